@@ -1,0 +1,3 @@
+module github.com/edw-project/edw/apps
+
+go 1.26.8
