@@ -16,6 +16,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awsddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -39,9 +41,13 @@ const (
 // PoisonSuffix names an Azure work queue's poison queue: <queue>-poison.
 const PoisonSuffix = "-poison"
 
-// azureRetry keeps the SDK's own retries short: the consumer retries with
-// its own backoff and holds the messages' leases meanwhile.
-var azureRetry = policy.RetryOptions{MaxRetries: 3, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second}
+// The SDKs' own retries are kept short: the consumer retries with its own
+// backoff and holds the messages' leases meanwhile, and a store call must
+// take well under half a lease.
+var (
+	azureRetry   = policy.RetryOptions{MaxRetries: 3, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second}
+	awsRetryWait = 2 * time.Second
+)
 
 var (
 	storageAccount = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
@@ -146,7 +152,10 @@ func (b *Settings) Open(ctx context.Context, api *obs.APIRequests) (queue.Queue,
 }
 
 func (b *Settings) openAWS(ctx context.Context, api *obs.APIRequests) (queue.Queue, store.Store, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(*b.AWSRegion))
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(*b.AWSRegion),
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return awsretry.NewStandard(func(o *awsretry.StandardOptions) { o.MaxBackoff = awsRetryWait })
+		}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("aws configuration: %w", err)
 	}

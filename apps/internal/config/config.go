@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -142,4 +143,16 @@ func (s *Settings) Choice(flagName, env, def string, choices []string, usage str
 		return &Error{Name: s.name(set, flagName, env), Want: fmt.Sprintf("want one of %s, got %q", strings.Join(choices, ", "), *v)}
 	})
 	return v
+}
+
+// Report writes a settings error as one line naming the setting (or the
+// usage, for -h) and returns the exit code for bad settings, 2.
+func Report(stderr io.Writer, fs *flag.FlagSet, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stderr)
+		fs.PrintDefaults()
+		return 2
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+	return 2
 }

@@ -1,0 +1,48 @@
+package consumer
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edw-project/edw/apps/internal/obs"
+	"github.com/edw-project/edw/apps/internal/queue"
+)
+
+// metrics are the consumer's Prometheus series.
+type metrics struct {
+	received      prometheus.Counter
+	processed     prometheus.Counter
+	writeFailures prometheus.Counter
+	deleteErrors  prometheus.Counter
+	released      prometheus.Counter
+	poisoned      *prometheus.CounterVec
+	batchSeconds  prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	counter := func(name, help string) prometheus.Counter {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: obs.Namespace, Subsystem: "consumer", Name: name, Help: help})
+		reg.MustRegister(c)
+		return c
+	}
+	m := &metrics{
+		received:      counter("messages_received_total", "Messages received from the queue, redeliveries included."),
+		processed:     counter("messages_processed_total", "Messages written to the store and then deleted from the queue."),
+		writeFailures: counter("write_failures_total", "Record writes that failed and were retried or left for redelivery."),
+		deleteErrors:  counter("delete_failures_total", "Messages written but not deleted; they are redelivered and rewritten."),
+		released:      counter("messages_released_total", "Messages handed back to the queue unprocessed at shutdown."),
+		poisoned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: obs.Namespace, Subsystem: "consumer", Name: "messages_poisoned_total",
+			Help: "Messages set aside as unprocessable, by disposal (moved to the poison queue, or left for the dead-letter redrive).",
+		}, []string{"disposal"}),
+		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: obs.Namespace, Subsystem: "consumer", Name: "batch_duration_seconds",
+			Help:    "Time from receiving a batch to settling every message in it.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}),
+	}
+	reg.MustRegister(m.poisoned, m.batchSeconds)
+	for _, d := range []queue.Disposal{queue.MovedToPoison, queue.LeftForRedrive} {
+		m.poisoned.WithLabelValues(string(d))
+	}
+	return m
+}
