@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	c := consumer.New(q, st, opts, log, reg)
 	log.Info("consumer started", "cloud", *backend.Cloud, "http", bound, "workers", opts.Workers,
-		"lease", opts.Lease, "maxDeliveries", opts.MaxDeliveries, "shutdownTimeout", opts.ShutdownTimeout)
+		"lease", opts.Lease.String(), "maxDeliveries", opts.MaxDeliveries, "shutdownTimeout", opts.ShutdownTimeout.String())
 	srv.SetReady(true)
 	context.AfterFunc(ctx, func() {
 		srv.SetReady(false)
