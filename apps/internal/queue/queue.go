@@ -37,7 +37,8 @@ type Receiver interface {
 	// MaxReceiveBatch is the most messages one Receive call may return.
 	MaxReceiveBatch() int
 	// Receive waits up to the queue's long-poll time for at most max
-	// messages, each leased for lease. No message is not an error.
+	// messages, each leased for lease. No message is not an error. It may
+	// return messages after ctx ends; the caller then owns their leases.
 	Receive(ctx context.Context, max int, lease time.Duration) ([]Message, error)
 	// Delete removes messages for good. Call it only once their effect is
 	// durable.

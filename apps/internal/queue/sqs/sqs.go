@@ -70,7 +70,10 @@ func (q *Queue) Send(ctx context.Context, bodies [][]byte) ([]int, error) {
 	return failed, nil
 }
 
-// Receive implements queue.Receiver with a long-poll ReceiveMessage.
+// Receive implements queue.Receiver with a long-poll ReceiveMessage. Ending
+// ctx cuts the poll short, so that shutdown does not wait for it; in the
+// rare case SQS had just leased messages to the cut call, they return to the
+// queue when their lease ends.
 func (q *Queue) Receive(ctx context.Context, max int, lease time.Duration) ([]queue.Message, error) {
 	out, err := q.client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
 		QueueUrl:                    &q.url,

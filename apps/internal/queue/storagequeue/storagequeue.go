@@ -23,6 +23,9 @@ const (
 	// wait is how long Receive keeps polling an empty queue before it
 	// returns nothing; Storage Queues have no server-side long poll.
 	wait = 20 * time.Second
+	// dequeueTimeout bounds one dequeue call, which Receive lets finish
+	// even when its context ends.
+	dequeueTimeout = 30 * time.Second
 )
 
 // idle paces polls of an empty queue: quick after traffic, then slower.
@@ -64,14 +67,18 @@ func (q *Queue) Send(ctx context.Context, bodies [][]byte) ([]int, error) {
 }
 
 // Receive implements queue.Receiver, polling until a message arrives, wait
-// passes or ctx ends.
+// passes or ctx ends. A dequeue call under way when ctx ends is completed,
+// not cut: the service may already have leased its messages, and a lost
+// response would hide them until their lease ends.
 func (q *Queue) Receive(ctx context.Context, max int, lease time.Duration) ([]queue.Message, error) {
 	deadline := time.Now().Add(wait)
 	for attempt := 0; ; attempt++ {
-		out, err := q.work.DequeueMessages(ctx, &azqueue.DequeueMessagesOptions{
+		call, cancel := context.WithTimeout(context.WithoutCancel(ctx), dequeueTimeout)
+		out, err := q.work.DequeueMessages(call, &azqueue.DequeueMessagesOptions{
 			NumberOfMessages:  to.Ptr(int32(min(max, maxReceive))),
 			VisibilityTimeout: seconds(lease),
 		})
+		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("storage queue receive: %w", err)
 		}
