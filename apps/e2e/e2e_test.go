@@ -13,7 +13,7 @@ import (
 )
 
 // enqueue sends n fresh messages and returns their ids.
-func enqueue(t *testing.T, f fixture, n int) []string {
+func enqueue(t testing.TB, f fixture, n int) []string {
 	t.Helper()
 	q := f.queue()
 	ids := make([]string, 0, n)
@@ -44,7 +44,7 @@ func enqueue(t *testing.T, f fixture, n int) []string {
 
 // requireExactly checks that the table holds exactly the rows of ids, each
 // once, and that the queue is empty.
-func requireExactly(t *testing.T, f fixture, ids []string) {
+func requireExactly(t testing.TB, f fixture, ids []string) {
 	t.Helper()
 	var got []string
 	for _, r := range f.rows(t) {
@@ -73,7 +73,7 @@ func diff(a, b []string) []string {
 }
 
 // drained waits until the table has n rows and the queue is empty.
-func drained(t *testing.T, f fixture, n int, timeout time.Duration) {
+func drained(t testing.TB, f fixture, n int, timeout time.Duration) {
 	t.Helper()
 	eventually(t, timeout, fmt.Sprintf("%d rows and an empty queue", n), func() bool {
 		return len(f.rows(t)) == n && f.depth(t) == 0
@@ -82,7 +82,7 @@ func drained(t *testing.T, f fixture, n int, timeout time.Duration) {
 
 // stop sends SIGTERM and requires a clean exit within the shutdown timeout
 // and the release calls' bound.
-func stop(t *testing.T, p *proc) time.Duration {
+func stop(t testing.TB, p *proc) time.Duration {
 	t.Helper()
 	start := time.Now()
 	p.signal(syscall.SIGTERM)

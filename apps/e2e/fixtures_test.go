@@ -42,11 +42,11 @@ type fixture interface {
 	// queue is a client of the work queue, for sending bodies as they are.
 	queue() queue.Queue
 	// depth counts the messages in the work queue, leased ones included.
-	depth(t *testing.T) int
+	depth(t testing.TB) int
 	// deadLetters returns the bodies in the dead-letter or poison queue.
-	deadLetters(t *testing.T) []string
+	deadLetters(t testing.TB) []string
 	// rows returns the stored rows.
-	rows(t *testing.T) []row
+	rows(t testing.TB) []row
 }
 
 type row struct{ ID, Msg, SrcStamp, DestStamp string }
@@ -62,7 +62,7 @@ const defaultMaxReceiveCount = 5
 
 var clouds = []struct {
 	name string
-	new  func(*testing.T, fixtureOptions) fixture
+	new  func(testing.TB, fixtureOptions) fixture
 }{
 	{cloud.AWS, newAWS},
 	{cloud.Azure, newAzure},
@@ -99,7 +99,7 @@ type awsFixture struct {
 	table    string
 }
 
-func newAWS(t *testing.T, o fixtureOptions) fixture {
+func newAWS(t testing.TB, o fixtureOptions) fixture {
 	t.Helper()
 	ctx := ctxTimeout(t, 30*time.Second)
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
@@ -165,7 +165,7 @@ func (f *awsFixture) queue() queue.Queue { return sqs.New(f.sqs, f.queueURL) }
 // depth reads ApproximateNumberOfMessages only: the SQS emulator counts
 // leased messages in it too (real SQS reports them apart, in
 // ApproximateNumberOfMessagesNotVisible).
-func (f *awsFixture) depth(t *testing.T) int {
+func (f *awsFixture) depth(t testing.TB) int {
 	t.Helper()
 	out, err := f.sqs.GetQueueAttributes(ctxTimeout(t, 10*time.Second), &awssqs.GetQueueAttributesInput{
 		QueueUrl:       &f.queueURL,
@@ -181,7 +181,7 @@ func (f *awsFixture) depth(t *testing.T) int {
 	return n
 }
 
-func (f *awsFixture) deadLetters(t *testing.T) []string {
+func (f *awsFixture) deadLetters(t testing.TB) []string {
 	t.Helper()
 	var bodies []string
 	for {
@@ -198,7 +198,7 @@ func (f *awsFixture) deadLetters(t *testing.T) []string {
 	}
 }
 
-func (f *awsFixture) rows(t *testing.T) []row {
+func (f *awsFixture) rows(t testing.TB) []row {
 	t.Helper()
 	var rows []row
 	p := awsddb.NewScanPaginator(f.ddb, &awsddb.ScanInput{TableName: &f.table})
@@ -230,7 +230,7 @@ type azureFixture struct {
 	names   struct{ queue, table string }
 }
 
-func newAzure(t *testing.T, _ fixtureOptions) fixture {
+func newAzure(t testing.TB, _ fixtureOptions) fixture {
 	t.Helper()
 	ctx := ctxTimeout(t, 30*time.Second)
 	f := &azureFixture{connStr: os.Getenv("AZURE_STORAGE_CONNECTION_STRING")}
@@ -292,7 +292,7 @@ func (f *azureFixture) storeEndpoint() string {
 
 func (f *azureFixture) queue() queue.Queue { return storagequeue.New(f.work, f.poison) }
 
-func (f *azureFixture) depth(t *testing.T) int {
+func (f *azureFixture) depth(t testing.TB) int {
 	t.Helper()
 	out, err := f.work.GetProperties(ctxTimeout(t, 10*time.Second), nil)
 	if err != nil {
@@ -301,7 +301,7 @@ func (f *azureFixture) depth(t *testing.T) int {
 	return int(*out.ApproximateMessagesCount)
 }
 
-func (f *azureFixture) deadLetters(t *testing.T) []string {
+func (f *azureFixture) deadLetters(t testing.TB) []string {
 	t.Helper()
 	out, err := f.poison.PeekMessages(ctxTimeout(t, 10*time.Second), &azqueue.PeekMessagesOptions{NumberOfMessages: to.Ptr(int32(32))})
 	if err != nil {
@@ -314,7 +314,7 @@ func (f *azureFixture) deadLetters(t *testing.T) []string {
 	return bodies
 }
 
-func (f *azureFixture) rows(t *testing.T) []row {
+func (f *azureFixture) rows(t testing.TB) []row {
 	t.Helper()
 	var rows []row
 	p := f.table.NewListEntitiesPager(nil)

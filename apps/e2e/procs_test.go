@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 }
 
 // requireEmulators skips without emulators, except under CI.
-func requireEmulators(t *testing.T) {
+func requireEmulators(t testing.TB) {
 	t.Helper()
 	if os.Getenv("EDW_EMULATORS") != "" {
 		return
@@ -62,7 +62,7 @@ func requireEmulators(t *testing.T) {
 
 // proc is a running command whose stderr is kept for inspection.
 type proc struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	mu     sync.Mutex
 	stderr bytes.Buffer
@@ -78,7 +78,7 @@ func (p *proc) Write(b []byte) (int, error) {
 }
 
 // start runs a command with env on top of this process's environment.
-func start(t *testing.T, name string, env []string, args ...string) *proc {
+func start(t testing.TB, name string, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, done: make(chan error, 1), addr: make(chan string, 1)}
 	p.cmd = exec.Command(bin[name], args...)
@@ -114,7 +114,7 @@ func start(t *testing.T, name string, env []string, args ...string) *proc {
 }
 
 // consumer starts the consumer and waits until it serves its endpoints.
-func startConsumer(t *testing.T, env []string) *proc {
+func startConsumer(t testing.TB, env []string) *proc {
 	t.Helper()
 	p := start(t, "consumer", append([]string{"EDW_HTTP_ADDR=127.0.0.1:0"}, env...))
 	select {
@@ -185,7 +185,7 @@ func (p *proc) metric(name string) float64 {
 }
 
 // eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -205,7 +205,7 @@ type faultProxy struct {
 	fails atomic.Int64
 }
 
-func newFaultProxy(t *testing.T, target string) *faultProxy {
+func newFaultProxy(t testing.TB, target string) *faultProxy {
 	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
@@ -235,7 +235,7 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 	return fp
 }
 
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
+func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
