@@ -84,7 +84,7 @@ func sampleLoop(b *testing.B, q queue.Receiver, s store.Store, n int) {
 }
 
 // open builds the queue and store the way the consumer command does.
-func open(b *testing.B, f fixture, api *obs.APIRequests) (queue.Queue, store.Store) {
+func open(b testing.TB, f fixture, api *obs.APIRequests) (queue.Queue, store.Store) {
 	env := map[string]string{}
 	for _, kv := range append(os.Environ(), f.env("")...) {
 		if k, v, ok := strings.Cut(kv, "="); ok {
