@@ -72,6 +72,14 @@ func diff(a, b []string) []string {
 	return out
 }
 
+// slowStore puts a faultProxy that delays every request by d in front of
+// the fixture's store.
+func slowStore(t testing.TB, f fixture, d time.Duration) *faultProxy {
+	p := newFaultProxy(t, f.storeEndpoint())
+	p.delay.Store(int64(d))
+	return p
+}
+
 // drained waits until the table has n rows and the queue is empty.
 func drained(t testing.TB, f fixture, n int, timeout time.Duration) {
 	t.Helper()
@@ -140,8 +148,7 @@ func TestCrashMidBatch(t *testing.T) {
 		ids := enqueue(t, f, n)
 		// A slow store keeps every batch in flight for a while, so each kill
 		// lands between receive and delete.
-		slow := newFaultProxy(t, f.storeEndpoint())
-		slow.delay.Store(int64(150 * time.Millisecond))
+		slow := slowStore(t, f, 150*time.Millisecond)
 		env := append(f.env(slow.URL), "EDW_VISIBILITY_TIMEOUT=2s")
 		for kill := 1; kill <= 2; kill++ {
 			c := startConsumer(t, env)
@@ -168,8 +175,7 @@ func TestStoreOutage(t *testing.T) {
 	forEachCloud(t, func(t *testing.T, newFixture func(fixtureOptions) fixture) {
 		f := newFixture(fixtureOptions{})
 		ids := enqueue(t, f, n)
-		store := newFaultProxy(t, f.storeEndpoint())
-		store.delay.Store(int64(20 * time.Millisecond))
+		store := slowStore(t, f, 20*time.Millisecond)
 		c := startConsumer(t, append(f.env(store.URL), "EDW_VISIBILITY_TIMEOUT="+lease.String()))
 		eventually(t, time.Minute, "some messages processed", func() bool {
 			return c.metric("edw_consumer_messages_processed_total") >= 50
@@ -244,8 +250,7 @@ func TestGracefulShutdown(t *testing.T) {
 	forEachCloud(t, func(t *testing.T, newFixture func(fixtureOptions) fixture) {
 		f := newFixture(fixtureOptions{})
 		ids := enqueue(t, f, n)
-		slow := newFaultProxy(t, f.storeEndpoint())
-		slow.delay.Store(int64(100 * time.Millisecond))
+		slow := slowStore(t, f, 100*time.Millisecond)
 		env := append(f.env(slow.URL), "EDW_VISIBILITY_TIMEOUT=60s", "EDW_SHUTDOWN_TIMEOUT="+deadline.String())
 		c := startConsumer(t, env)
 		eventually(t, time.Minute, "some messages processed", func() bool {

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,45 +55,35 @@ func (s *Settings) String(flagName, env, def, usage string) *string {
 
 // Int declares an integer setting within [lo, hi].
 func (s *Settings) Int(flagName, env string, def, lo, hi int, usage string) *int {
-	out := new(int)
-	raw := s.String(flagName, env, strconv.Itoa(def), usage)
-	s.checks = append(s.checks, func(set map[string]bool) error {
-		n, err := strconv.Atoi(strings.TrimSpace(*raw))
-		if err != nil || n < lo || n > hi {
-			return &Error{Name: s.name(set, flagName, env), Want: fmt.Sprintf("want an integer from %d to %d, got %q", lo, hi, *raw)}
-		}
-		*out = n
-		return nil
-	})
-	return out
+	return bounded(s, flagName, env, strconv.Itoa(def), usage, strconv.Atoi, lo, hi,
+		fmt.Sprintf("want an integer from %d to %d", lo, hi))
 }
 
 // Float declares a number setting within [lo, hi].
 func (s *Settings) Float(flagName, env string, def, lo, hi float64, usage string) *float64 {
-	out := new(float64)
-	raw := s.String(flagName, env, strconv.FormatFloat(def, 'g', -1, 64), usage)
-	s.checks = append(s.checks, func(set map[string]bool) error {
-		f, err := strconv.ParseFloat(strings.TrimSpace(*raw), 64)
-		if err != nil || f < lo || f > hi {
-			return &Error{Name: s.name(set, flagName, env), Want: fmt.Sprintf("want a number from %g to %g, got %q", lo, hi, *raw)}
-		}
-		*out = f
-		return nil
-	})
-	return out
+	parse := func(v string) (float64, error) { return strconv.ParseFloat(v, 64) }
+	return bounded(s, flagName, env, strconv.FormatFloat(def, 'g', -1, 64), usage, parse, lo, hi,
+		fmt.Sprintf("want a number from %g to %g", lo, hi))
 }
 
 // Duration declares a duration setting (Go syntax: "20s", "1m30s") within
 // [lo, hi].
 func (s *Settings) Duration(flagName, env string, def, lo, hi time.Duration, usage string) *time.Duration {
-	out := new(time.Duration)
-	raw := s.String(flagName, env, def.String(), usage)
+	return bounded(s, flagName, env, def.String(), usage, time.ParseDuration, lo, hi,
+		fmt.Sprintf("want a duration from %v to %v (e.g. \"20s\")", lo, hi))
+}
+
+// bounded declares a setting that parse reads and that must lie within
+// [lo, hi]; want describes a valid value.
+func bounded[T cmp.Ordered](s *Settings, flagName, env, def, usage string, parse func(string) (T, error), lo, hi T, want string) *T {
+	out := new(T)
+	raw := s.String(flagName, env, def, usage)
 	s.checks = append(s.checks, func(set map[string]bool) error {
-		d, err := time.ParseDuration(strings.TrimSpace(*raw))
-		if err != nil || d < lo || d > hi {
-			return &Error{Name: s.name(set, flagName, env), Want: fmt.Sprintf("want a duration from %v to %v (e.g. \"20s\"), got %q", lo, hi, *raw)}
+		v, err := parse(strings.TrimSpace(*raw))
+		if err != nil || v < lo || v > hi {
+			return &Error{Name: s.name(set, flagName, env), Want: fmt.Sprintf("%s, got %q", want, *raw)}
 		}
-		*out = d
+		*out = v
 		return nil
 	})
 	return out
