@@ -1,0 +1,128 @@
+package karpenter
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/edw-project/edw/components/identity"
+)
+
+// account locates the controller's resources for ARNs.
+type account struct {
+	partition, region, id, cluster string
+}
+
+func (a account) ec2(resource string) pulumi.String {
+	return pulumi.String(fmt.Sprintf("arn:%s:ec2:%s:*:%s", a.partition, a.region, resource))
+}
+
+// controllerStatements is the Karpenter controller's policy: instances,
+// fleets and launch templates only with this cluster's tags, reads limited
+// to the region, and the node role, interruption queue and cluster by ARN.
+// Describe and pricing calls have no resource-level scoping in IAM, so
+// those read-only statements name "*" and a region condition instead.
+func controllerStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.StringInput) []identity.Statement {
+	owned := fmt.Sprintf("aws:ResourceTag/kubernetes.io/cluster/%s", a.cluster)
+	requestOwned := fmt.Sprintf("aws:RequestTag/kubernetes.io/cluster/%s", a.cluster)
+	inRegion := map[string]any{"aws:RequestedRegion": a.region}
+	launched := pulumi.StringArray{
+		a.ec2("fleet/*"), a.ec2("instance/*"), a.ec2("volume/*"), a.ec2("network-interface/*"),
+		a.ec2("launch-template/*"), a.ec2("spot-instances-request/*"),
+	}
+	return []identity.Statement{{
+		Sid:     "AllowScopedEC2InstanceAccessActions",
+		Actions: []string{"ec2:RunInstances", "ec2:CreateFleet"},
+		Resources: pulumi.StringArray{
+			pulumi.String(fmt.Sprintf("arn:%s:ec2:%s::image/*", a.partition, a.region)),
+			pulumi.String(fmt.Sprintf("arn:%s:ec2:%s::snapshot/*", a.partition, a.region)),
+			a.ec2("security-group/*"), a.ec2("subnet/*"), a.ec2("capacity-reservation/*"),
+		},
+	}, {
+		Sid:       "AllowScopedEC2LaunchTemplateAccessActions",
+		Actions:   []string{"ec2:RunInstances", "ec2:CreateFleet"},
+		Resources: pulumi.StringArray{a.ec2("launch-template/*")},
+		Condition: map[string]map[string]any{
+			"StringEquals": {owned: "owned"},
+			"StringLike":   {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+		},
+	}, {
+		Sid:       "AllowScopedEC2InstanceActionsWithTags",
+		Actions:   []string{"ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"},
+		Resources: launched,
+		Condition: map[string]map[string]any{
+			"StringEquals": {requestOwned: "owned", "aws:RequestTag/eks:eks-cluster-name": a.cluster},
+			"StringLike":   {"aws:RequestTag/karpenter.sh/nodepool": "*"},
+		},
+	}, {
+		Sid:       "AllowScopedResourceCreationTagging",
+		Actions:   []string{"ec2:CreateTags"},
+		Resources: launched,
+		Condition: map[string]map[string]any{
+			"StringEquals": {requestOwned: "owned", "aws:RequestTag/eks:eks-cluster-name": a.cluster, "ec2:CreateAction": []string{"RunInstances", "CreateFleet", "CreateLaunchTemplate"}},
+			"StringLike":   {"aws:RequestTag/karpenter.sh/nodepool": "*"},
+		},
+	}, {
+		Sid:       "AllowScopedResourceTagging",
+		Actions:   []string{"ec2:CreateTags"},
+		Resources: pulumi.StringArray{a.ec2("instance/*")},
+		Condition: map[string]map[string]any{
+			"StringEquals":              {owned: "owned"},
+			"StringLike":                {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+			"StringEqualsIfExists":      {"aws:RequestTag/eks:eks-cluster-name": a.cluster},
+			"ForAllValues:StringEquals": {"aws:TagKeys": []string{"eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"}},
+		},
+	}, {
+		Sid:       "AllowScopedDeletion",
+		Actions:   []string{"ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"},
+		Resources: pulumi.StringArray{a.ec2("instance/*"), a.ec2("launch-template/*")},
+		Condition: map[string]map[string]any{
+			"StringEquals": {owned: "owned"},
+			"StringLike":   {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+		},
+	}, {
+		Sid: "AllowRegionalReadActions",
+		Actions: []string{
+			"ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings",
+			"ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory",
+			"ec2:DescribeSubnets", "ec2:DescribeCapacityReservations",
+		},
+		Resources: pulumi.StringArray{pulumi.String("*")},
+		Condition: map[string]map[string]any{"StringEquals": inRegion},
+	}, {
+		Sid:       "AllowSSMReadActions",
+		Actions:   []string{"ssm:GetParameter"},
+		Resources: pulumi.StringArray{pulumi.String(fmt.Sprintf("arn:%s:ssm:%s::parameter/aws/service/*", a.partition, a.region))},
+	}, {
+		Sid:       "AllowPricingReadActions",
+		Actions:   []string{"pricing:GetProducts"},
+		Resources: pulumi.StringArray{pulumi.String("*")},
+	}, {
+		Sid:       "AllowInterruptionQueueActions",
+		Actions:   []string{"sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"},
+		Resources: pulumi.StringArray{queueArn},
+	}, {
+		Sid:       "AllowPassingInstanceRole",
+		Actions:   []string{"iam:PassRole"},
+		Resources: pulumi.StringArray{nodeRoleArn},
+		Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": []string{"ec2.amazonaws.com"}}},
+	}, {
+		Sid:       "AllowScopedInstanceProfileActions",
+		Actions:   []string{"iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"},
+		Resources: pulumi.StringArray{pulumi.String(fmt.Sprintf("arn:%s:iam::%s:instance-profile/*", a.partition, a.id))},
+		Condition: map[string]map[string]any{
+			"StringEquals": {owned: "owned", "aws:ResourceTag/topology.kubernetes.io/region": a.region},
+			"StringLike":   {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+		},
+	}, {
+		// Deleting NodeClaims at destroy needs these while the nodes
+		// drain, which is why the controller's role outlives its chart.
+		Sid:       "AllowInstanceProfileReadActions",
+		Actions:   []string{"iam:GetInstanceProfile", "iam:ListInstanceProfiles"},
+		Resources: pulumi.StringArray{pulumi.String(fmt.Sprintf("arn:%s:iam::%s:instance-profile/*", a.partition, a.id))},
+	}, {
+		Sid:       "AllowAPIServerEndpointDiscovery",
+		Actions:   []string{"eks:DescribeCluster"},
+		Resources: pulumi.StringArray{clusterArn},
+	}}
+}

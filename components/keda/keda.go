@@ -1,0 +1,169 @@
+// Package keda scales a Deployment on a queue's depth with KEDA: a
+// ScaledObject and its TriggerAuthentication, and, where the cluster has no
+// KEDA of its own, KEDA itself from its Helm chart.
+package keda
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Token is the component's type token.
+const Token = "edw:keda:Scaler"
+
+const (
+	// ChartVersion pins the KEDA Helm chart (and so the CRDs the
+	// manifests are checked against).
+	ChartVersion = "2.18.1"
+	chartRepo    = "https://kedacore.github.io/charts"
+	// Namespace and OperatorServiceAccount are where the chart runs the
+	// operator, whose identity reads the queue.
+	Namespace              = "keda"
+	OperatorServiceAccount = "keda-operator"
+	// APIVersion of ScaledObject and TriggerAuthentication.
+	APIVersion = "keda.sh/v1alpha1"
+)
+
+// ScalerArgs configure the scaling of one Deployment.
+type ScalerArgs struct {
+	// Install installs KEDA from its chart; nil where the cluster provides
+	// KEDA (the AKS add-on). Optional.
+	Install *InstallArgs
+	// Namespace and Deployment name the scaled Deployment. Required.
+	Namespace  pulumi.StringInput
+	Deployment pulumi.StringInput
+	// Replica bounds and timing (seconds). Required.
+	MinReplicas, MaxReplicas        int
+	PollingInterval, CooldownPeriod int
+	// Trigger says what to watch and how KEDA authenticates. Required.
+	Trigger Trigger
+}
+
+// InstallArgs place KEDA's pods.
+type InstallArgs struct {
+	// NodeSelector and Toleration put KEDA on the system nodes. Optional.
+	NodeSelector map[string]string
+	Toleration   string
+	// DependsOn holds the install until, e.g., the operator's identity and
+	// the system nodes exist. Optional.
+	DependsOn []pulumi.Resource
+}
+
+// Trigger is one KEDA scaler.
+type Trigger struct {
+	// Type is the scaler, e.g. aws-sqs-queue or azure-queue.
+	Type string
+	// Metadata is the scaler's settings.
+	Metadata pulumi.StringMap
+	// PodIdentity is the TriggerAuthentication's podIdentity block, e.g.
+	// {provider: aws} or {provider: azure-workload, identityId: <id>}.
+	PodIdentity pulumi.StringMap
+}
+
+// Scaler is KEDA scaling one Deployment.
+type Scaler struct {
+	pulumi.ResourceState
+
+	ScaledObjectName          pulumi.StringOutput `pulumi:"scaledObjectName"`
+	TriggerAuthenticationName pulumi.StringOutput `pulumi:"triggerAuthenticationName"`
+}
+
+// NewScaler creates the scaler; pass the cluster's provider in opts.
+func NewScaler(ctx *pulumi.Context, name string, args *ScalerArgs, opts ...pulumi.ResourceOption) (*Scaler, error) {
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("keda scaler %q: %w", name, err)
+	}
+	c := &Scaler{}
+	if err := ctx.RegisterComponentResource(Token, name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	var crds []pulumi.Resource
+	if args.Install != nil {
+		chart, err := install(ctx, name, args.Install, parent)
+		if err != nil {
+			return nil, err
+		}
+		crds = []pulumi.Resource{chart}
+	}
+	auth, err := apiextensions.NewCustomResource(ctx, name+"-auth", &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(APIVersion),
+		Kind:        pulumi.String("TriggerAuthentication"),
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: args.Namespace},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{"podIdentity": args.Trigger.PodIdentity}},
+	}, parent, pulumi.DependsOn(crds))
+	if err != nil {
+		return nil, err
+	}
+	scaled, err := apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String(APIVersion),
+		Kind:       pulumi.String("ScaledObject"),
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: args.Namespace},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
+			"scaleTargetRef":  pulumi.Map{"name": args.Deployment},
+			"minReplicaCount": pulumi.Int(args.MinReplicas),
+			"maxReplicaCount": pulumi.Int(args.MaxReplicas),
+			"pollingInterval": pulumi.Int(args.PollingInterval),
+			"cooldownPeriod":  pulumi.Int(args.CooldownPeriod),
+			"triggers": pulumi.Array{pulumi.Map{
+				"type":              pulumi.String(args.Trigger.Type),
+				"metadata":          args.Trigger.Metadata,
+				"authenticationRef": pulumi.Map{"name": auth.Metadata.Name().Elem()},
+			}},
+		}},
+	}, parent, pulumi.DependsOn(crds))
+	if err != nil {
+		return nil, err
+	}
+	c.ScaledObjectName = scaled.Metadata.Name().Elem()
+	c.TriggerAuthenticationName = auth.Metadata.Name().Elem()
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"scaledObjectName": c.ScaledObjectName, "triggerAuthenticationName": c.TriggerAuthenticationName,
+	})
+}
+
+func (a *ScalerArgs) validate() error {
+	switch {
+	case a == nil:
+		return fmt.Errorf("args are required")
+	case a.Namespace == nil || a.Deployment == nil:
+		return fmt.Errorf("Namespace and Deployment are required")
+	case a.Trigger.Type == "" || len(a.Trigger.Metadata) == 0 || len(a.Trigger.PodIdentity) == 0:
+		return fmt.Errorf("Trigger needs Type, Metadata and PodIdentity")
+	case a.MinReplicas < 0 || a.MaxReplicas < max(a.MinReplicas, 1):
+		return fmt.Errorf("replicas: min %d, max %d: want 0 <= min <= max, max >= 1", a.MinReplicas, a.MaxReplicas)
+	}
+	return nil
+}
+
+// install deploys KEDA from its chart into its namespace.
+func install(ctx *pulumi.Context, name string, args *InstallArgs, parent pulumi.ResourceOption) (*helmv4.Chart, error) {
+	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Namespace)},
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	values := pulumi.Map{}
+	if len(args.NodeSelector) > 0 {
+		values["nodeSelector"] = pulumi.ToStringMap(args.NodeSelector)
+	}
+	if args.Toleration != "" {
+		values["tolerations"] = pulumi.Array{pulumi.Map{
+			"key": pulumi.String(args.Toleration), "operator": pulumi.String("Exists"), "effect": pulumi.String("NoSchedule"),
+		}}
+	}
+	return helmv4.NewChart(ctx, name+"-keda", &helmv4.ChartArgs{
+		Chart:          pulumi.String("keda"),
+		Version:        pulumi.String(ChartVersion),
+		RepositoryOpts: &helmv4.RepositoryOptsArgs{Repo: pulumi.String(chartRepo)},
+		Namespace:      ns.Metadata.Name().Elem(),
+		Values:         values,
+	}, parent, pulumi.DependsOn(args.DependsOn))
+}
