@@ -51,6 +51,9 @@ type Args struct {
 	// NodeSelector places both apps' pods (e.g. on the workload NodePool).
 	// Optional.
 	NodeSelector map[string]string
+	// DependsOn are resources the Deployments wait for and, at destroy,
+	// outlive (the NodePool, the identities). Optional.
+	DependsOn []pulumi.Resource
 }
 
 // ConsumerArgs configure the consumer.
@@ -93,12 +96,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource(Token, name, c, opts...); err != nil {
 		return nil, err
 	}
-	parent := pulumi.Parent(c)
-	consumer, err := appsv1.NewDeployment(ctx, name+"-"+Consumer, consumerDeployment(args), parent)
+	children := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.DependsOn(args.DependsOn)}
+	consumer, err := appsv1.NewDeployment(ctx, name+"-"+Consumer, consumerDeployment(args), children...)
 	if err != nil {
 		return nil, err
 	}
-	producer, err := appsv1.NewDeployment(ctx, name+"-"+Producer, producerDeployment(args), parent)
+	producer, err := appsv1.NewDeployment(ctx, name+"-"+Producer, producerDeployment(args), children...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,47 @@
+// Command render runs the program offline, under mocks, for one stack and
+// writes what it would deploy: resources.json and manifests/.
+//
+//	go run ./cmd/render --stack aws --out build/render/aws
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/edw-project/edw/internal/render"
+	"github.com/edw-project/edw/stacks"
+)
+
+// project is the name in Pulumi.yaml.
+const project = "edw"
+
+func main() {
+	stack := flag.String("stack", "aws", "stack whose Pulumi.<stack>.yaml to render")
+	out := flag.String("out", "", "output folder (default build/render/<stack>)")
+	flag.Parse()
+	if *out == "" {
+		*out = filepath.Join("build", "render", *stack)
+	}
+	if err := run(*stack, *out); err != nil {
+		fmt.Fprintf(os.Stderr, "render: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(stack, out string) error {
+	cfg, err := render.StackConfig(fmt.Sprintf("Pulumi.%s.yaml", stack))
+	if err != nil {
+		return err
+	}
+	plan, err := render.Run(project, stack, render.Region(cfg), cfg, stacks.Program)
+	if err != nil {
+		return err
+	}
+	if err := plan.Write(out); err != nil {
+		return err
+	}
+	fmt.Printf("render: %d resources, %d Kubernetes objects in %s\n", len(plan.Resources), len(plan.Manifests()), out)
+	return nil
+}

@@ -1,0 +1,162 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Fake identity of the account the offline render pretends to deploy to.
+const (
+	AccountID = "123456789012"
+	Partition = "aws"
+)
+
+// mocks records every registered resource and answers like the clouds
+// would, with predictable ids, ARNs and URLs.
+type mocks struct {
+	project, stack, region string
+
+	mu        sync.Mutex
+	resources []Resource
+}
+
+var _ pulumi.MockResourceMonitor = (*mocks)(nil)
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	rpc := args.RegisterRPC
+	r := Resource{
+		Type:         args.TypeToken,
+		Name:         args.Name,
+		URN:          m.urn(rpc.GetParent(), args.TypeToken, args.Name),
+		Parent:       rpc.GetParent(),
+		Provider:     args.Provider,
+		Custom:       args.Custom,
+		Inputs:       plainMap(args.Inputs),
+		Dependencies: rpc.GetDependencies(),
+	}
+	m.mu.Lock()
+	m.resources = append(m.resources, r)
+	m.mu.Unlock()
+	state := args.Inputs.Copy()
+	for k, v := range m.outputs(args.TypeToken, args.Name, args.Inputs) {
+		state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
+	}
+	return args.Name + "-id", state, nil
+}
+
+// outputs are the fields a provider computes, for the types whose outputs
+// the program reads.
+func (m *mocks) outputs(typ, name string, in resource.PropertyMap) map[string]any {
+	arn := func(service, res string) string {
+		return fmt.Sprintf("arn:%s:%s:%s:%s:%s", Partition, service, m.region, AccountID, res)
+	}
+	switch typ {
+	case "aws:sqs/queue:Queue":
+		return map[string]any{
+			"arn": arn("sqs", name), "name": name,
+			"url": fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", m.region, AccountID, name),
+		}
+	case "aws:dynamodb/table:Table":
+		return map[string]any{"arn": arn("dynamodb", "table/"+name), "name": name}
+	case "aws:iam/role:Role":
+		return map[string]any{"arn": fmt.Sprintf("arn:%s:iam::%s:role/%s", Partition, AccountID, name), "name": name}
+	case "aws:ecr/repository:Repository":
+		return map[string]any{
+			"name": name, "registryId": AccountID,
+			"repositoryUrl": fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", AccountID, m.region, name),
+		}
+	case "aws:ec2/vpc:Vpc":
+		return map[string]any{"id": "vpc-0123456789abcdef0"}
+	case "docker-build:index:Image":
+		tags := in["tags"].ArrayValue()
+		repo := strings.SplitN(tags[0].StringValue(), ":", 2)[0]
+		return map[string]any{"digest": "sha256:" + strings.Repeat("0", 64), "ref": repo + "@sha256:" + strings.Repeat("0", 64)}
+	case "eks:index:Cluster":
+		return map[string]any{
+			"kubeconfigJson":       `{"apiVersion":"v1","kind":"Config","clusters":[],"contexts":[],"users":[]}`,
+			"oidcProviderArn":      fmt.Sprintf("arn:%s:iam::%s:oidc-provider/oidc.eks.%s.amazonaws.com/id/EXAMPLE", Partition, AccountID, m.region),
+			"oidcIssuer":           fmt.Sprintf("oidc.eks.%s.amazonaws.com/id/EXAMPLE", m.region),
+			"autoModeNodeRoleName": "",
+		}
+	}
+	return nil
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	var out map[string]any
+	switch args.Token {
+	case "aws:index/getRegion:getRegion":
+		out = map[string]any{"name": m.region, "id": m.region}
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		out = map[string]any{"accountId": AccountID, "arn": fmt.Sprintf("arn:%s:iam::%s:user/render", Partition, AccountID), "userId": "render"}
+	case "aws:index/getPartition:getPartition":
+		out = map[string]any{"partition": Partition, "dnsSuffix": "amazonaws.com"}
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		out = map[string]any{"names": []any{m.region + "a", m.region + "b", m.region + "c"}}
+	case "aws:eks/getCluster:getCluster":
+		out = map[string]any{"vpcConfig": map[string]any{"clusterSecurityGroupId": "sg-0123456789abcdef0"}}
+	case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+		out = map[string]any{"userName": "AWS", "password": "render-token"}
+	default:
+		return nil, fmt.Errorf("render: no mock answer for %s", args.Token)
+	}
+	return resource.NewPropertyMapFromMap(out), nil
+}
+
+// urn is the URN the engine gives a resource (the mocks' own formula).
+func (m *mocks) urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(m.stack), tokens.PackageName(m.project), parentType, tokens.Type(typ), name))
+}
+
+// plainMap turns property values into plain JSON values; secrets and
+// unknowns become markers.
+func plainMap(pm resource.PropertyMap) map[string]any {
+	out := make(map[string]any, len(pm))
+	for k, v := range pm {
+		out[string(k)] = plain(v)
+	}
+	return out
+}
+
+func plain(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		return "[secret]"
+	case v.IsComputed():
+		return "[unknown]"
+	case v.IsOutput():
+		o := v.OutputValue()
+		if !o.Known {
+			return "[unknown]"
+		}
+		if o.Secret {
+			return "[secret]"
+		}
+		return plain(o.Element)
+	case v.IsResourceReference():
+		return string(v.ResourceReferenceValue().URN)
+	case v.IsArray():
+		arr := v.ArrayValue()
+		out := make([]any, len(arr))
+		for i, e := range arr {
+			out[i] = plain(e)
+		}
+		return out
+	case v.IsObject():
+		return plainMap(v.ObjectValue())
+	case v.IsAsset(), v.IsArchive():
+		return "[asset]"
+	case v.IsNull():
+		return nil
+	}
+	return v.V
+}

@@ -1,0 +1,195 @@
+// Package render runs the program offline, under Pulumi's mocks, and
+// writes what it would deploy: every resource with its inputs and
+// dependencies (resources.json) and every Kubernetes object as YAML
+// (manifests/). Tests and reviewers read the same files.
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
+)
+
+// Resource is one registered resource.
+type Resource struct {
+	Type         string         `json:"type"`
+	Name         string         `json:"name"`
+	URN          string         `json:"urn"`
+	Parent       string         `json:"parent,omitempty"`
+	Provider     string         `json:"provider,omitempty"`
+	Custom       bool           `json:"custom"`
+	Inputs       map[string]any `json:"inputs"`
+	Dependencies []string       `json:"dependencies,omitempty"`
+}
+
+// Plan is what a program would deploy.
+type Plan struct {
+	Resources []Resource     `json:"resources"`
+	Outputs   map[string]any `json:"outputs"`
+}
+
+// Program builds a stack and returns its outputs.
+type Program func(ctx *pulumi.Context) (map[string]pulumi.Input, error)
+
+// Run runs program for project and stack with config (keys like
+// "edw:cloud") under mocks that answer as region would.
+func Run(project, stack, region string, config map[string]string, program Program) (*Plan, error) {
+	raw, err := json.Marshal(config)
+	if err != nil {
+		return nil, err
+	}
+	// The SDK reads a stack's configuration from the environment.
+	if err := os.Setenv(pulumi.EnvConfig, string(raw)); err != nil {
+		return nil, err
+	}
+	defer os.Unsetenv(pulumi.EnvConfig)
+	m := &mocks{project: project, stack: stack, region: region}
+	plan := &Plan{Outputs: map[string]any{}}
+	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+		outputs, err := program(ctx)
+		if err != nil {
+			return err
+		}
+		for k, v := range outputs {
+			o := pulumi.ToOutput(v)
+			secret := pulumi.IsSecret(o)
+			o.ApplyT(func(x any) any {
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				if secret {
+					x = "[secret]"
+				}
+				plan.Outputs[k] = x
+				return nil
+			})
+		}
+		return nil
+	}, pulumi.WithMocks(project, stack, m))
+	if err != nil {
+		return nil, err
+	}
+	plan.Resources = m.resources
+	slices.SortStableFunc(plan.Resources, func(a, b Resource) int { return strings.Compare(a.URN, b.URN) })
+	return plan, nil
+}
+
+// StackConfig reads the config: section of a Pulumi.<stack>.yaml as flat
+// strings, the form the program receives them in.
+func StackConfig(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var file struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(b, &file); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out := map[string]string{}
+	for k, v := range file.Config {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case []any, map[string]any:
+			j, err := json.Marshal(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", path, k, err)
+			}
+			out[k] = string(j)
+		default:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out, nil
+}
+
+// Find returns the resources of type typ.
+func (p *Plan) Find(typ string) []Resource {
+	var out []Resource
+	for _, r := range p.Resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ByURN indexes the resources.
+func (p *Plan) ByURN() map[string]Resource {
+	out := make(map[string]Resource, len(p.Resources))
+	for _, r := range p.Resources {
+		out[r.URN] = r
+	}
+	return out
+}
+
+// Manifests are the Kubernetes objects among the resources: every
+// kubernetes: resource but providers and charts (whose objects the chart
+// renders at deploy time).
+func (p *Plan) Manifests() []Resource {
+	var out []Resource
+	for _, r := range p.Resources {
+		if r.Custom && strings.HasPrefix(r.Type, "kubernetes:") && !strings.HasPrefix(r.Type, "kubernetes:helm.sh/") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Write stores the plan in dir: resources.json and manifests/<kind>-<namespace>-<name>.yaml.
+func (p *Plan) Write(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "manifests"), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "resources.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	for _, r := range p.Manifests() {
+		obj := maps.Clone(r.Inputs)
+		meta, _ := obj["metadata"].(map[string]any)
+		file := strings.ToLower(fmt.Sprintf("%v-%v-%v.yaml", obj["kind"], orDefault(meta["namespace"], "cluster"), meta["name"]))
+		y, err := yaml.Marshal(obj)
+		if err != nil {
+			return fmt.Errorf("manifest %s: %w", r.URN, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "manifests", file), y, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func orDefault(v any, def string) any {
+	if v == nil || v == "" {
+		return def
+	}
+	return v
+}
+
+// defaultRegion answers for a stack that sets no region.
+const defaultRegion = "us-east-1"
+
+// Region is the stack's cloud region from its config.
+func Region(config map[string]string) string {
+	for _, k := range []string{"aws:region", "azure-native:location"} {
+		if v := config[k]; v != "" {
+			return v
+		}
+	}
+	return defaultRegion
+}

@@ -1,0 +1,250 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/edw-project/edw/components/cluster"
+	"github.com/edw-project/edw/components/identity"
+	"github.com/edw-project/edw/components/images"
+	"github.com/edw-project/edw/components/karpenter"
+	"github.com/edw-project/edw/components/keda"
+	"github.com/edw-project/edw/components/queue"
+	"github.com/edw-project/edw/components/store"
+	"github.com/edw-project/edw/components/workload"
+)
+
+// AppsDir is the apps' build context, relative to the project.
+const AppsDir = "apps"
+
+// workloadPool labels the nodes of the workload's NodePool.
+const workloadPool = "workload"
+
+// AWS composes the AWS stack: EKS, SQS, DynamoDB, ECR, KEDA, Karpenter and
+// the workload.
+func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
+	region, err := aws.GetRegion(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("aws region: %w", err)
+	}
+	caller, err := aws.GetCallerIdentity(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("aws account: %w", err)
+	}
+	partition, err := aws.GetPartition(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("aws partition: %w", err)
+	}
+	tags := pulumi.StringMap{"edw-project": pulumi.String(ctx.Project()), "edw-stack": pulumi.String(ctx.Stack())}
+	autoMode := cfg.Karpenter.Mode == "auto"
+
+	// Infrastructure.
+	eks, err := cluster.NewEks(ctx, "cluster", &cluster.EksArgs{
+		Name: cfg.Cluster.Name, Version: cfg.Cluster.Version, VpcCidr: cfg.Cluster.VpcCidr,
+		AvailabilityZones: cfg.Cluster.AvailabilityZones,
+		SystemNodeType:    cfg.Cluster.SystemNodeType, SystemNodeCount: cfg.Cluster.SystemNodeCount,
+		AutoMode: autoMode, Tags: tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+	k8s := pulumi.Provider(eks.Provider)
+	work, err := queue.NewSqs(ctx, "work", &queue.SqsArgs{
+		VisibilityTimeoutSeconds: cfg.Queue.VisibilityTimeoutSeconds,
+		MaxReceiveCount:          cfg.Queue.MaxReceiveCount,
+		RetentionSeconds:         cfg.Queue.RetentionSeconds,
+		Tags:                     tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+	table, err := store.NewDynamo(ctx, "payments", &store.DynamoArgs{Tags: tags})
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := images.NewEcr(ctx, "images", &images.EcrArgs{
+		Apps: []string{workload.Consumer, workload.Producer}, Context: AppsDir,
+		Prebuilt: cfg.prebuiltImages(), Keep: cfg.Images.Keep, Tags: tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Identities: one role per principal, each scoped to its queue or table.
+	ns, err := corev1.NewNamespace(ctx, "namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(cfg.Namespace)},
+	}, k8s)
+	if err != nil {
+		return nil, err
+	}
+	namespace := ns.Metadata.Name().Elem()
+	principal := func(namespace pulumi.StringInput, sa string, create bool, statements ...identity.Statement) (*identity.PodIdentity, error) {
+		return identity.NewPodIdentity(ctx, sa, &identity.PodIdentityArgs{
+			ClusterName: eks.ClusterName, Namespace: namespace, ServiceAccount: sa,
+			CreateServiceAccount: create, Statements: statements, Tags: tags,
+		}, k8s)
+	}
+	onQueue := pulumi.StringArray{work.QueueArn}
+	consumerID, err := principal(namespace, workload.Consumer, true, identity.Statement{
+		Sid:       "ConsumeWorkQueue",
+		Actions:   []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
+		Resources: onQueue,
+	}, identity.Statement{
+		Sid:       "WriteTable",
+		Actions:   []string{"dynamodb:PutItem", "dynamodb:BatchWriteItem"},
+		Resources: pulumi.StringArray{table.TableArn},
+	})
+	if err != nil {
+		return nil, err
+	}
+	producerID, err := principal(namespace, workload.Producer, true, identity.Statement{
+		Sid: "SendToWorkQueue", Actions: []string{"sqs:SendMessage"}, Resources: onQueue,
+	})
+	if err != nil {
+		return nil, err
+	}
+	kedaID, err := principal(pulumi.String(keda.Namespace), keda.OperatorServiceAccount, false, identity.Statement{
+		Sid: "ReadWorkQueueDepth", Actions: []string{"sqs:GetQueueAttributes"}, Resources: onQueue,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Nodes on demand.
+	systemSelector := map[string]string{cluster.SystemPoolLabel: cluster.SystemPool}
+	if autoMode {
+		systemSelector = map[string]string{"karpenter.sh/nodepool": "system"}
+	}
+	pool, err := karpenter.NewPool(ctx, "workload", &karpenter.PoolArgs{
+		ClusterName: eks.ClusterName,
+		ClusterArn:  pulumi.String(fmt.Sprintf("arn:%s:eks:%s:%s:cluster/%s", partition.Partition, region.Name, caller.AccountId, cfg.Cluster.Name)),
+		Cluster:     cfg.Cluster.Name,
+		Partition:   partition.Partition, Region: region.Name, AccountID: caller.AccountId,
+		AutoMode: autoMode,
+		NodePool: karpenter.NodePoolArgs{
+			Labels:             map[string]string{cluster.SystemPoolLabel: workloadPool},
+			CapacityTypes:      cfg.Karpenter.CapacityTypes,
+			InstanceCategories: cfg.Karpenter.InstanceCategories,
+			Architectures:      cfg.Karpenter.Architectures,
+			CPULimit:           cfg.Karpenter.CPULimit,
+			ConsolidateAfter:   cfg.Karpenter.ConsolidateAfter,
+			ExpireAfter:        cfg.Karpenter.ExpireAfter,
+			AMIAlias:           cfg.Karpenter.AMIAlias,
+		},
+		SystemNodeSelector: systemSelector,
+		SystemToleration:   cluster.CriticalAddonsOnly,
+		SystemNodes:        eks.SystemNodes,
+		Tags:               tags,
+	}, k8s)
+	if err != nil {
+		return nil, err
+	}
+
+	// The workload, scaled by KEDA. It depends on the NodePool so that at
+	// destroy its pods go before the pool, while Karpenter still runs to
+	// remove the nodes it launched.
+	appEnv := pulumi.StringMap{
+		"EDW_CLOUD":     pulumi.String("aws"),
+		"AWS_REGION":    pulumi.String(region.Name),
+		"SQS_QUEUE_URL": work.QueueUrl,
+	}
+	consumerEnv := pulumi.StringMap{
+		"DYNAMODB_TABLE":         table.TableName,
+		"EDW_VISIBILITY_TIMEOUT": pulumi.String(fmt.Sprintf("%ds", cfg.Queue.VisibilityTimeoutSeconds)),
+		"EDW_MAX_DELIVERIES":     pulumi.String(fmt.Sprint(cfg.Queue.MaxReceiveCount)),
+		"EDW_WORKERS":            pulumi.String(fmt.Sprint(cfg.Consumer.Workers)),
+	}
+	wl, err := workload.New(ctx, "edw", &workload.Args{
+		Namespace: namespace,
+		Consumer: workload.ConsumerArgs{
+			Image: imgs.ImageRefs.MapIndex(pulumi.String(workload.Consumer)), ServiceAccount: consumerID.ServiceAccountName,
+			Env: merge(appEnv, consumerEnv), CPU: cfg.Consumer.CPU, Memory: cfg.Consumer.Memory,
+			ShutdownTimeoutSeconds: cfg.Consumer.ShutdownTimeoutSeconds,
+		},
+		Producer: workload.ProducerArgs{
+			Image: imgs.ImageRefs.MapIndex(pulumi.String(workload.Producer)), ServiceAccount: producerID.ServiceAccountName,
+			Env: appEnv, RatePerSecond: cfg.Producer.RatePerSecond, Replicas: cfg.Producer.Replicas,
+		},
+		NodeSelector: map[string]string{cluster.SystemPoolLabel: workloadPool},
+		DependsOn:    []pulumi.Resource{pool.NodePool, consumerID.Association, producerID.Association},
+	}, k8s)
+	if err != nil {
+		return nil, err
+	}
+	scaler, err := keda.NewScaler(ctx, workload.Consumer, &keda.ScalerArgs{
+		Install: &keda.InstallArgs{
+			NodeSelector: systemSelector, Toleration: cluster.CriticalAddonsOnly,
+			DependsOn: append([]pulumi.Resource{kedaID, kedaID.Association}, eks.SystemNodes...),
+		},
+		Namespace: namespace, Deployment: wl.ConsumerDeployment,
+		MinReplicas: cfg.Keda.MinReplicas, MaxReplicas: cfg.Keda.MaxReplicas,
+		PollingInterval: cfg.Keda.PollingInterval, CooldownPeriod: cfg.Keda.CooldownPeriod,
+		Trigger: keda.Trigger{
+			Type: "aws-sqs-queue",
+			Metadata: pulumi.StringMap{
+				"queueURL":              work.QueueUrl,
+				"awsRegion":             pulumi.String(region.Name),
+				"queueLength":           pulumi.String(fmt.Sprint(cfg.Keda.QueueLength)),
+				"activationQueueLength": pulumi.String(fmt.Sprint(cfg.Keda.ActivationQueueLength)),
+			},
+			// The operator's own pod identity reads the queue depth.
+			PodIdentity: pulumi.StringMap{"provider": pulumi.String("aws")},
+		},
+	}, k8s)
+	if err != nil {
+		return nil, err
+	}
+
+	return Outputs{
+		"region":                 pulumi.String(region.Name),
+		"clusterName":            eks.ClusterName,
+		"kubeconfig":             eks.Kubeconfig,
+		"vpcId":                  eks.VpcId,
+		"queueUrl":               work.QueueUrl,
+		"queueName":              work.QueueName,
+		"deadLetterQueueUrl":     work.DeadLetterQueueUrl,
+		"tableName":              table.TableName,
+		"repositoryUrls":         imgs.RepositoryUrls,
+		"imageRefs":              imgs.ImageRefs,
+		"namespace":              namespace,
+		"consumerServiceAccount": consumerID.ServiceAccountName,
+		"producerServiceAccount": producerID.ServiceAccountName,
+		"kedaServiceAccount":     kedaID.ServiceAccountName,
+		"consumerRoleArn":        consumerID.RoleArn,
+		"producerRoleArn":        producerID.RoleArn,
+		"kedaRoleArn":            kedaID.RoleArn,
+		"karpenterRoleArn":       pool.ControllerRoleArn,
+		"karpenterNodeRoleName":  pool.NodeRoleName,
+		"interruptionQueueName":  pool.InterruptionQueueName,
+		"nodePoolName":           pool.NodePoolName,
+		"scaledObjectName":       scaler.ScaledObjectName,
+		"consumerDeployment":     wl.ConsumerDeployment,
+		"producerDeployment":     wl.ProducerDeployment,
+	}, nil
+}
+
+// prebuiltImages maps each app to its configured image, if any.
+func (c *Config) prebuiltImages() map[string]string {
+	refs := map[string]string{}
+	if c.Images.Consumer != "" {
+		refs[workload.Consumer] = c.Images.Consumer
+	}
+	if c.Images.Producer != "" {
+		refs[workload.Producer] = c.Images.Producer
+	}
+	return refs
+}
+
+func merge(maps ...pulumi.StringMap) pulumi.StringMap {
+	out := pulumi.StringMap{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
