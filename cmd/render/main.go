@@ -37,7 +37,7 @@ func run(stack, out string) error {
 	}
 	plan, err := render.Run(project, stack, render.Region(cfg), cfg, stacks.Program)
 	if err != nil {
-		return err
+		return fmt.Errorf("stack %s: %w", stack, err)
 	}
 	if err := plan.Write(out); err != nil {
 		return err

@@ -39,7 +39,8 @@ type Plan struct {
 type Program func(ctx *pulumi.Context) (map[string]pulumi.Input, error)
 
 // Run runs program for project and stack with config (keys like
-// "edw:cloud") under mocks that answer as region would.
+// "edw:cloud") under mocks that answer as region would. On error the plan
+// still lists what was registered before it.
 func Run(project, stack, region string, config map[string]string, program Program) (*Plan, error) {
 	raw, err := json.Marshal(config)
 	if err != nil {
@@ -72,12 +73,9 @@ func Run(project, stack, region string, config map[string]string, program Progra
 		}
 		return nil
 	}, pulumi.WithMocks(project, stack, m))
-	if err != nil {
-		return nil, err
-	}
 	plan.Resources = m.resources
 	slices.SortStableFunc(plan.Resources, func(a, b Resource) int { return strings.Compare(a.URN, b.URN) })
-	return plan, nil
+	return plan, err
 }
 
 // StackConfig reads the config: section of a Pulumi.<stack>.yaml as flat

@@ -1,0 +1,478 @@
+package stacks_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/edw-project/edw/components/karpenter"
+	"github.com/edw-project/edw/components/keda"
+	"github.com/edw-project/edw/internal/render"
+	"github.com/edw-project/edw/stacks"
+)
+
+// renderStack runs the program for a stack file with overrides, under mocks.
+func renderStack(t *testing.T, stack string, overrides map[string]string) (*render.Plan, error) {
+	t.Helper()
+	cfg, err := render.StackConfig(fmt.Sprintf("Pulumi.%s.yaml", stack))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range overrides {
+		cfg[k] = v
+	}
+	return render.Run("edw", stack, render.Region(cfg), cfg, stacks.Program)
+}
+
+var (
+	awsOnce sync.Once
+	awsPlan *render.Plan
+	awsErr  error
+)
+
+// aws is the plan of Pulumi.aws.yaml, rendered once for every test.
+func aws(t *testing.T) *render.Plan {
+	t.Helper()
+	awsOnce.Do(func() { awsPlan, awsErr = renderStack(t, "aws", nil) })
+	if awsErr != nil {
+		t.Fatalf("render aws: %v", awsErr)
+	}
+	return awsPlan
+}
+
+// one returns the single resource of typ named name.
+func one(t *testing.T, p *render.Plan, typ, name string) render.Resource {
+	t.Helper()
+	for _, r := range p.Find(typ) {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no %s named %s", typ, name)
+	return render.Resource{}
+}
+
+// at walks a path of keys and indexes into an input value.
+func at(v any, path ...any) any {
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[p]
+		case int:
+			a, _ := v.([]any)
+			if p >= len(a) {
+				return nil
+			}
+			v = a[p]
+		}
+	}
+	return v
+}
+
+// dependsOn reports whether from depends on to, directly or through other
+// resources: the engine deletes from before to.
+func dependsOn(p *render.Plan, from, to string) bool {
+	byURN := p.ByURN()
+	seen := map[string]bool{}
+	var walk func(string) bool
+	walk = func(u string) bool {
+		if seen[u] {
+			return false
+		}
+		seen[u] = true
+		for _, d := range byURN[u].Dependencies {
+			if d == to || walk(d) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(from)
+}
+
+func TestAWSEveryChildIsParented(t *testing.T) {
+	p := aws(t)
+	for _, r := range p.Resources {
+		top := r.Parent == "" || strings.HasSuffix(r.Parent, "::edw-aws") || strings.Contains(r.Parent, "pulumi:pulumi:Stack")
+		switch {
+		case !r.Custom && !strings.HasPrefix(r.Type, "edw:") && r.Type != "eks:index:Cluster" && r.Type != "eks:index:ManagedNodeGroup" && !strings.HasPrefix(r.Type, "kubernetes:helm.sh/"):
+			t.Errorf("component %s has type %s, want edw:<module>:<Type>", r.Name, r.Type)
+		case r.Custom && top && r.Type != "kubernetes:core/v1:Namespace":
+			t.Errorf("%s %s is not parented to a component", r.Type, r.Name)
+		}
+	}
+}
+
+func TestAWSScaledObjectWatchesTheQueue(t *testing.T) {
+	p := aws(t)
+	so := one(t, p, "kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer").Inputs
+	trigger := at(so, "spec", "triggers", 0)
+	if at(trigger, "type") != "aws-sqs-queue" {
+		t.Fatalf("trigger type %v", at(trigger, "type"))
+	}
+	if got, want := at(trigger, "metadata", "queueURL"), p.Outputs["queueUrl"]; got != want || got == nil {
+		t.Fatalf("trigger queueURL %v, want the queue's URL %v", got, want)
+	}
+	for k, want := range map[string]any{"queueLength": "5", "activationQueueLength": "0", "awsRegion": "us-east-1"} {
+		if got := at(trigger, "metadata", k); got != want {
+			t.Errorf("trigger %s = %v, want %v", k, got, want)
+		}
+	}
+	if at(trigger, "metadata", "identityOwner") != nil {
+		t.Error("trigger uses the deprecated identityOwner")
+	}
+	for k, want := range map[string]any{"minReplicaCount": 0.0, "maxReplicaCount": 50.0, "pollingInterval": 10.0, "cooldownPeriod": 60.0} {
+		if got := at(so, "spec", k); got != want {
+			t.Errorf("ScaledObject %s = %v, want %v", k, got, want)
+		}
+	}
+	if got := at(so, "spec", "scaleTargetRef", "name"); got != p.Outputs["consumerDeployment"] {
+		t.Errorf("scaleTargetRef %v, want the consumer Deployment %v", got, p.Outputs["consumerDeployment"])
+	}
+	auth := one(t, p, "kubernetes:keda.sh/v1alpha1:TriggerAuthentication", "consumer-auth").Inputs
+	if at(trigger, "authenticationRef", "name") != at(auth, "metadata", "name") {
+		t.Errorf("authenticationRef %v, TriggerAuthentication %v", at(trigger, "authenticationRef", "name"), at(auth, "metadata", "name"))
+	}
+	if pi := at(auth, "spec", "podIdentity"); at(pi, "provider") != "aws" || len(pi.(map[string]any)) != 1 {
+		t.Errorf("podIdentity %v, want just provider aws (the operator's role)", pi)
+	}
+}
+
+// Every pod identity names a service account that exists: created by the
+// program, or by the chart of the controller it serves.
+func TestAWSIdentitiesBindExistingServiceAccounts(t *testing.T) {
+	p := aws(t)
+	accounts := map[string]bool{
+		keda.Namespace + "/" + keda.OperatorServiceAccount: len(p.Find("kubernetes:helm.sh/v4:Chart")) > 0,
+		karpenter.Namespace + "/" + karpenter.ServiceAccount: len(p.Find("kubernetes:helm.sh/v4:Chart")) > 1,
+	}
+	for _, sa := range p.Find("kubernetes:core/v1:ServiceAccount") {
+		accounts[fmt.Sprintf("%v/%v", at(sa.Inputs, "metadata", "namespace"), at(sa.Inputs, "metadata", "name"))] = true
+	}
+	bound := map[string]bool{}
+	for _, a := range p.Find("aws:eks/podIdentityAssociation:PodIdentityAssociation") {
+		key := fmt.Sprintf("%v/%v", a.Inputs["namespace"], a.Inputs["serviceAccount"])
+		if !accounts[key] {
+			t.Errorf("association %s binds %s, which nothing creates", a.Name, key)
+		}
+		if a.Inputs["clusterName"] != "edw-aws" {
+			t.Errorf("association %s on cluster %v", a.Name, a.Inputs["clusterName"])
+		}
+		bound[key] = true
+	}
+	for _, d := range p.Find("kubernetes:apps/v1:Deployment") {
+		key := fmt.Sprintf("%v/%v", at(d.Inputs, "metadata", "namespace"), at(d.Inputs, "spec", "template", "spec", "serviceAccountName"))
+		if !bound[key] {
+			t.Errorf("Deployment %s runs as %s, which has no pod identity", d.Name, key)
+		}
+	}
+	if len(bound) != 4 {
+		t.Errorf("%d principals bound, want 4 (consumer, producer, KEDA, Karpenter)", len(bound))
+	}
+}
+
+type statement struct {
+	Sid       string
+	Effect    string
+	Action    []string
+	Resource  []string
+	Condition map[string]any
+}
+
+func policy(t *testing.T, r render.Resource) []statement {
+	t.Helper()
+	var doc struct{ Statement []statement }
+	if err := json.Unmarshal([]byte(r.Inputs["policy"].(string)), &doc); err != nil {
+		t.Fatalf("%s policy: %v", r.Name, err)
+	}
+	return doc.Statement
+}
+
+// No role may use a wildcard action; data-plane statements name exact ARNs.
+func TestAWSLeastPrivilege(t *testing.T) {
+	p := aws(t)
+	queueArn := "arn:aws:sqs:us-east-1:123456789012:work"
+	tableArn := "arn:aws:dynamodb:us-east-1:123456789012:table/payments"
+	want := map[string]map[string][]string{
+		"consumer-policy": {
+			"sqs:ReceiveMessage": {queueArn}, "sqs:DeleteMessage": {queueArn}, "sqs:ChangeMessageVisibility": {queueArn},
+			"sqs:GetQueueAttributes": {queueArn}, "dynamodb:PutItem": {tableArn}, "dynamodb:BatchWriteItem": {tableArn},
+		},
+		"producer-policy":      {"sqs:SendMessage": {queueArn}},
+		"keda-operator-policy": {"sqs:GetQueueAttributes": {queueArn}},
+	}
+	for _, r := range p.Find("aws:iam/rolePolicy:RolePolicy") {
+		got := map[string][]string{}
+		for _, s := range policy(t, r) {
+			for _, a := range s.Action {
+				if a == "*" || strings.HasSuffix(a, ":*") {
+					t.Errorf("%s %s: wildcard action %s", r.Name, s.Sid, a)
+				}
+				dataPlane := strings.HasPrefix(a, "sqs:") || strings.HasPrefix(a, "dynamodb:")
+				for _, res := range s.Resource {
+					if dataPlane && strings.Contains(res, "*") {
+						t.Errorf("%s %s: data-plane action %s on %s", r.Name, s.Sid, a, res)
+					}
+				}
+				got[a] = append(got[a], s.Resource...)
+			}
+		}
+		if w, ok := want[r.Name]; ok && fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Errorf("%s grants %v, want exactly %v", r.Name, got, w)
+		}
+	}
+}
+
+func TestAWSPodsAreHardened(t *testing.T) {
+	p := aws(t)
+	for _, d := range p.Find("kubernetes:apps/v1:Deployment") {
+		pod := at(d.Inputs, "spec", "template", "spec")
+		if at(pod, "securityContext", "runAsNonRoot") != true || at(pod, "securityContext", "seccompProfile", "type") != "RuntimeDefault" {
+			t.Errorf("%s pod securityContext %v", d.Name, at(pod, "securityContext"))
+		}
+		for _, c := range at(pod, "containers").([]any) {
+			sc := at(c, "securityContext")
+			if at(sc, "runAsNonRoot") != true || at(sc, "readOnlyRootFilesystem") != true || at(sc, "allowPrivilegeEscalation") != false ||
+				fmt.Sprint(at(sc, "capabilities", "drop")) != "[ALL]" || at(sc, "seccompProfile", "type") != "RuntimeDefault" {
+				t.Errorf("%s container %v: securityContext %v", d.Name, at(c, "name"), sc)
+			}
+			if at(c, "resources", "limits", "memory") == nil {
+				t.Errorf("%s container %v has no memory limit", d.Name, at(c, "name"))
+			}
+		}
+	}
+	consumer := one(t, p, "kubernetes:apps/v1:Deployment", "edw-consumer").Inputs
+	if grace := at(consumer, "spec", "template", "spec", "terminationGracePeriodSeconds"); grace.(float64) <= 20 {
+		t.Errorf("consumer grace period %v, want above the 20 s shutdown timeout", grace)
+	}
+	if at(consumer, "spec", "template", "metadata", "annotations", "karpenter.sh/do-not-disrupt") != "true" {
+		t.Error("consumer pods may be disrupted by consolidation")
+	}
+	if at(consumer, "spec", "replicas") != nil {
+		t.Error("consumer Deployment sets replicas, which KEDA owns")
+	}
+	for _, probe := range []string{"livenessProbe", "readinessProbe"} {
+		if at(consumer, "spec", "template", "spec", "containers", 0, probe, "httpGet", "path") == nil {
+			t.Errorf("consumer has no %s", probe)
+		}
+	}
+}
+
+func TestAWSConsumerSettingsComeFromTheStack(t *testing.T) {
+	p := aws(t)
+	env := map[string]any{}
+	for _, e := range at(one(t, p, "kubernetes:apps/v1:Deployment", "edw-consumer").Inputs, "spec", "template", "spec", "containers", 0, "env").([]any) {
+		env[at(e, "name").(string)] = at(e, "value")
+	}
+	want := map[string]any{
+		"EDW_CLOUD": "aws", "AWS_REGION": "us-east-1", "SQS_QUEUE_URL": p.Outputs["queueUrl"], "DYNAMODB_TABLE": p.Outputs["tableName"],
+		"EDW_VISIBILITY_TIMEOUT": "60s", "EDW_MAX_DELIVERIES": "5", "EDW_SHUTDOWN_TIMEOUT": "20s", "EDW_HTTP_ADDR": ":8080", "EDW_WORKERS": "4",
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("consumer env %s = %v, want %v", k, env[k], v)
+		}
+	}
+	image := at(one(t, p, "kubernetes:apps/v1:Deployment", "edw-consumer").Inputs, "spec", "template", "spec", "containers", 0, "image")
+	if !strings.Contains(fmt.Sprint(image), "@sha256:") {
+		t.Errorf("consumer image %v is not pinned by digest", image)
+	}
+	producer := one(t, p, "kubernetes:apps/v1:Deployment", "edw-producer").Inputs
+	if at(producer, "spec", "replicas") != 0.0 {
+		t.Errorf("producer replicas %v, want 0 while edw:producer.ratePerSecond is 0", at(producer, "spec", "replicas"))
+	}
+}
+
+func TestAWSQueueAndTable(t *testing.T) {
+	p := aws(t)
+	q := one(t, p, "aws:sqs/queue:Queue", "work").Inputs
+	if q["receiveWaitTimeSeconds"] != 20.0 || q["visibilityTimeoutSeconds"] != 60.0 || q["sqsManagedSseEnabled"] != true {
+		t.Errorf("work queue %v", q)
+	}
+	if _, ok := q["fifoQueue"]; ok {
+		t.Error("work queue is FIFO; a standard queue lets every consumer pod add throughput")
+	}
+	var redrive map[string]any
+	json.Unmarshal([]byte(q["redrivePolicy"].(string)), &redrive)
+	if redrive["maxReceiveCount"] != 5.0 || redrive["deadLetterTargetArn"] != "arn:aws:sqs:us-east-1:123456789012:work-dlq" {
+		t.Errorf("redrive %v", redrive)
+	}
+	for _, qp := range p.Find("aws:sqs/queuePolicy:QueuePolicy") {
+		if s := policy(t, qp); s[0].Effect != "Deny" || at(s[0].Condition, "Bool", "aws:SecureTransport") != "false" {
+			t.Errorf("%s does not deny insecure transport first: %+v", qp.Name, s[0])
+		}
+	}
+	tbl := one(t, p, "aws:dynamodb/table:Table", "payments").Inputs
+	if tbl["billingMode"] != "PAY_PER_REQUEST" || tbl["hashKey"] != "id" || at(tbl, "pointInTimeRecovery", "enabled") != true || at(tbl, "serverSideEncryption", "enabled") != true {
+		t.Errorf("table %v", tbl)
+	}
+}
+
+func TestAWSKarpenter(t *testing.T) {
+	p := aws(t)
+	np := one(t, p, "kubernetes:karpenter.sh/v1:NodePool", "workload").Inputs
+	if at(np, "spec", "disruption", "consolidationPolicy") != "WhenEmptyOrUnderutilized" || at(np, "spec", "limits", "cpu") != "200" {
+		t.Errorf("NodePool spec %v", at(np, "spec"))
+	}
+	if ref := at(np, "spec", "template", "spec", "nodeClassRef"); at(ref, "kind") != "EC2NodeClass" || at(ref, "group") != "karpenter.k8s.aws" {
+		t.Errorf("nodeClassRef %v", ref)
+	}
+	nc := one(t, p, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "workload-nodeclass").Inputs
+	if at(np, "spec", "template", "spec", "nodeClassRef", "name") != at(nc, "metadata", "name") {
+		t.Error("the NodePool references another node class")
+	}
+	if at(nc, "spec", "metadataOptions", "httpTokens") != "required" || at(nc, "spec", "metadataOptions", "httpPutResponseHopLimit") != 1.0 {
+		t.Errorf("metadataOptions %v: want IMDSv2 with hop limit 1", at(nc, "spec", "metadataOptions"))
+	}
+	if at(nc, "spec", "blockDeviceMappings", 0, "ebs", "encrypted") != true || at(nc, "spec", "role") != "workload-node-role" {
+		t.Errorf("EC2NodeClass %v", at(nc, "spec"))
+	}
+	if at(nc, "spec", "subnetSelectorTerms", 0, "tags", "karpenter.sh/discovery") != "edw-aws" {
+		t.Errorf("subnet selector %v", at(nc, "spec", "subnetSelectorTerms"))
+	}
+	chart := one(t, p, "kubernetes:helm.sh/v4:Chart", "workload-controller").Inputs
+	if chart["version"] != karpenter.ChartVersion || chart["skipCrds"] != true ||
+		at(chart, "values", "settings", "interruptionQueue") != "workload-interruption" || at(chart, "values", "settings", "clusterName") != "edw-aws" {
+		t.Errorf("karpenter chart %v", chart)
+	}
+	if c := one(t, p, "kubernetes:helm.sh/v4:Chart", "consumer-keda").Inputs; c["version"] != keda.ChartVersion {
+		t.Errorf("keda chart version %v", c["version"])
+	}
+	if n := len(p.Find("aws:cloudwatch/eventRule:EventRule")); n != 4 {
+		t.Errorf("%d interruption rules, want 4", n)
+	}
+	tagged := 0
+	for _, s := range p.Find("aws:ec2/subnet:Subnet") {
+		if at(s.Inputs, "tags", "karpenter.sh/discovery") == "edw-aws" {
+			tagged++
+			if !strings.HasSuffix(s.Name, "-private") {
+				t.Errorf("public subnet %s is tagged for Karpenter", s.Name)
+			}
+		}
+	}
+	if tagged != 2 {
+		t.Errorf("%d subnets tagged for discovery, want the 2 private ones", tagged)
+	}
+	if tags := p.Find("aws:ec2/tag:Tag"); len(tags) != 1 || tags[0].Inputs["key"] != "karpenter.sh/discovery" {
+		t.Errorf("security groups tagged for discovery: %v, want exactly one", tags)
+	}
+}
+
+// At destroy, the engine deletes a resource before what it depends on:
+// ScaledObject, then the consumer, then the NodePool (Karpenter removes its
+// nodes), then Karpenter, then its IAM, queue and system nodes, then the
+// cluster.
+func TestAWSDestroyOrder(t *testing.T) {
+	p := aws(t)
+	urn := func(typ, name string) string { return one(t, p, typ, name).URN }
+	chain := []string{
+		urn("kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer"),
+		urn("kubernetes:apps/v1:Deployment", "edw-consumer"),
+		urn("kubernetes:karpenter.sh/v1:NodePool", "workload"),
+		urn("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "workload-nodeclass"),
+		urn("kubernetes:helm.sh/v4:Chart", "workload-controller"),
+	}
+	for i := 0; i+1 < len(chain); i++ {
+		if !dependsOn(p, chain[i], chain[i+1]) {
+			t.Errorf("%s does not depend on %s", chain[i], chain[i+1])
+		}
+	}
+	controller := chain[len(chain)-1]
+	for _, after := range []struct{ typ, name string }{
+		{"aws:eks/podIdentityAssociation:PodIdentityAssociation", "workload-controller-association"},
+		{"aws:iam/rolePolicy:RolePolicy", "workload-controller-policy"},
+		{"aws:sqs/queue:Queue", "workload-interruption"},
+		{"aws:eks/accessEntry:AccessEntry", "workload-node"},
+		{"eks:index:ManagedNodeGroup", "cluster-system"},
+		{"eks:index:Cluster", "cluster"},
+	} {
+		if !dependsOn(p, controller, urn(after.typ, after.name)) {
+			t.Errorf("the Karpenter chart does not depend on %s %s: it could outlive them at destroy", after.typ, after.name)
+		}
+	}
+}
+
+func TestAWSOutputs(t *testing.T) {
+	p := aws(t)
+	for _, k := range []string{
+		"region", "clusterName", "kubeconfig", "queueUrl", "deadLetterQueueUrl", "tableName", "repositoryUrls", "imageRefs",
+		"namespace", "consumerServiceAccount", "producerServiceAccount", "consumerRoleArn", "producerRoleArn", "kedaRoleArn", "karpenterRoleArn",
+	} {
+		if v, ok := p.Outputs[k]; !ok || v == "" || v == nil {
+			t.Errorf("output %s = %v", k, v)
+		}
+	}
+	if p.Outputs["kubeconfig"] != "[secret]" {
+		t.Error("the kubeconfig output is not secret")
+	}
+}
+
+func TestAWSAutoMode(t *testing.T) {
+	p, err := renderStack(t, "aws", map[string]string{"edw:karpenter.mode": "auto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range p.Find("kubernetes:helm.sh/v4:Chart") {
+		if strings.HasPrefix(c.Name, "workload") {
+			t.Errorf("auto mode installs Karpenter chart %s", c.Name)
+		}
+	}
+	if n := len(p.Find("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")); n != 0 {
+		t.Errorf("auto mode creates %d EC2NodeClasses", n)
+	}
+	np := one(t, p, "kubernetes:karpenter.sh/v1:NodePool", "workload").Inputs
+	if at(np, "spec", "template", "spec", "nodeClassRef", "group") != "eks.amazonaws.com" {
+		t.Errorf("auto mode nodeClassRef %v", at(np, "spec", "template", "spec", "nodeClassRef"))
+	}
+	if at(one(t, p, "eks:index:Cluster", "cluster").Inputs, "autoMode", "enabled") != true {
+		t.Error("auto mode not enabled on the cluster")
+	}
+	if len(p.Find("eks:index:ManagedNodeGroup")) != 0 {
+		t.Error("auto mode still creates the system node group")
+	}
+}
+
+func TestAWSPrebuiltImagesNeedNoBuild(t *testing.T) {
+	refs := map[string]string{
+		"edw:images.consumer": "111111111111.dkr.ecr.us-east-1.amazonaws.com/consumer@sha256:" + strings.Repeat("a", 64),
+		"edw:images.producer": "111111111111.dkr.ecr.us-east-1.amazonaws.com/producer@sha256:" + strings.Repeat("b", 64),
+	}
+	p, err := renderStack(t, "aws", refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(p.Find("docker-build:index:Image")); n != 0 {
+		t.Errorf("%d images built with prebuilt references set", n)
+	}
+	for _, app := range []string{"consumer", "producer"} {
+		got := at(one(t, p, "kubernetes:apps/v1:Deployment", "edw-"+app).Inputs, "spec", "template", "spec", "containers", 0, "image")
+		if got != refs["edw:images."+app] {
+			t.Errorf("%s image %v, want %s", app, got, refs["edw:images."+app])
+		}
+	}
+}
+
+// Invalid configuration and unknown clouds fail before any resource.
+func TestBadConfigCreatesNothing(t *testing.T) {
+	for _, set := range []map[string]string{
+		{"edw:cloud": "gcp"},
+		{"edw:keda.maxReplicas": "0"},
+	} {
+		p, err := renderStack(t, "aws", set)
+		if err == nil {
+			t.Fatalf("config %v: no error", set)
+		}
+		for k := range set {
+			if !strings.Contains(err.Error(), k) {
+				t.Errorf("config %v: error %q does not name %s", set, err, k)
+			}
+		}
+		if custom := slices.IndexFunc(p.Resources, func(r render.Resource) bool { return r.Custom }); custom >= 0 {
+			t.Errorf("config %v: %s registered before the error", set, p.Resources[custom].URN)
+		}
+	}
+}

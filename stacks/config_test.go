@@ -1,0 +1,146 @@
+package stacks
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// get serves config from a map, as the engine would.
+func get(values map[string]string) func(string) string {
+	return func(k string) string { return values[k] }
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	cfg, err := Load("dev", get(map[string]string{"edw:cloud": "aws"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Cluster.Name != "edw-dev" || cfg.Keda.MinReplicas != 0 || cfg.Keda.PollingInterval != 10 {
+		t.Fatalf("defaults: cluster %q, keda min %d polling %d", cfg.Cluster.Name, cfg.Keda.MinReplicas, cfg.Keda.PollingInterval)
+	}
+	if got := strings.Join(cfg.Karpenter.CapacityTypes, ","); got != "spot,on-demand" {
+		t.Fatalf("capacity types %q", got)
+	}
+}
+
+func TestListsTakeJSONOrCommas(t *testing.T) {
+	for _, raw := range []string{`["arm64","amd64"]`, "arm64, amd64"} {
+		cfg, err := Load("dev", get(map[string]string{"edw:cloud": "aws", "edw:karpenter.architectures": raw}))
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if got := strings.Join(cfg.Karpenter.Architectures, ","); got != "arm64,amd64" {
+			t.Fatalf("%s: architectures %q", raw, got)
+		}
+	}
+}
+
+// Every invalid value is reported with its key and what to set, all at
+// once, before anything is created.
+func TestInvalidConfigNamesTheKeyAndTheFix(t *testing.T) {
+	for _, tc := range []struct {
+		set  map[string]string
+		want string
+	}{
+		{map[string]string{}, `edw:cloud is "": set it to aws or azure`},
+		{map[string]string{"edw:keda.minReplicas": "5", "edw:keda.maxReplicas": "3"}, "edw:keda.maxReplicas (3) must be >= 1 and >= edw:keda.minReplicas (5)"},
+		{map[string]string{"edw:keda.maxReplicas": "many"}, `edw:keda.maxReplicas: want an integer, got "many"`},
+		{map[string]string{"edw:cluster.availabilityZones": "4"}, "edw:cluster.availabilityZones is 4: want 2 or 3"},
+		{map[string]string{"edw:cluster.name": "Edw_Prod"}, `edw:cluster.name is "Edw_Prod"`},
+		{map[string]string{"edw:queue.visibilityTimeoutSeconds": "30"}, "edw:queue.visibilityTimeoutSeconds is 30: want at least twice edw:consumer.shutdownTimeoutSeconds (20)"},
+		{map[string]string{"edw:karpenter.capacityTypes": "spot,reserved"}, `edw:karpenter.capacityTypes has "reserved": want some of spot, on-demand`},
+		{map[string]string{"edw:karpenter.mode": "manual"}, `edw:karpenter.mode is "manual": want controller or auto`},
+		{map[string]string{"edw:karpenter.consolidateAfter": "soon"}, `edw:karpenter.consolidateAfter is "soon": want a duration`},
+		{map[string]string{"edw:karpenter.amiAlias": "ubuntu@latest"}, `edw:karpenter.amiAlias is "ubuntu@latest"`},
+		{map[string]string{"edw:consumer.memory": "lots"}, `edw:consumer.memory is "lots": want a Kubernetes quantity`},
+		{map[string]string{"edw:producer.ratePerSecond": "-1"}, "edw:producer.ratePerSecond is -1: want 0 (off) or more"},
+		{map[string]string{"edw:images.consumer": "repo/consumer:1"}, "edw:images.producer and edw:images.consumer must be set together"},
+	} {
+		values := map[string]string{"edw:cloud": "aws"}
+		for k, v := range tc.set {
+			values[k] = v
+		}
+		if len(tc.set) == 0 {
+			values = map[string]string{}
+		}
+		_, err := Load("dev", get(values))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("config %v: error %v, want it to contain %q", tc.set, err, tc.want)
+		}
+	}
+}
+
+func TestAllErrorsAtOnce(t *testing.T) {
+	_, err := Load("dev", get(map[string]string{"edw:cloud": "aws", "edw:keda.queueLength": "0", "edw:consumer.workers": "0"}))
+	if err == nil || !strings.Contains(err.Error(), "edw:keda.queueLength") || !strings.Contains(err.Error(), "edw:consumer.workers") {
+		t.Fatalf("error %v: want both keys reported", err)
+	}
+}
+
+// Pulumi.yaml declares exactly the keys of Config, with their defaults, so
+// the CLI and the README cannot drift from the code.
+func TestPulumiYamlDeclaresEveryKey(t *testing.T) {
+	b, err := os.ReadFile("Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var project struct {
+		Name    string
+		Runtime string
+		Config  map[string]struct {
+			Type        string
+			Description string
+			Default     any
+		}
+	}
+	if err := yaml.Unmarshal(b, &project); err != nil {
+		t.Fatal(err)
+	}
+	if project.Name != "edw" || project.Runtime != "go" {
+		t.Fatalf("project %q runtime %q", project.Name, project.Runtime)
+	}
+	keys := Keys()
+	if len(project.Config) != len(keys) {
+		t.Errorf("Pulumi.yaml declares %d keys, Config has %d", len(project.Config), len(keys))
+	}
+	for _, k := range keys {
+		d, ok := project.Config[k.Name]
+		if !ok {
+			t.Errorf("Pulumi.yaml does not declare %s", k.Name)
+			continue
+		}
+		want := map[string]string{"integer": "integer", "list": "array"}[k.Type]
+		if want == "" {
+			want = "string"
+		}
+		if d.Type != want || d.Description != k.Help {
+			t.Errorf("%s: Pulumi.yaml type %q description %q, want %q %q", k.Name, d.Type, d.Description, want, k.Help)
+		}
+		if got := yamlDefault(d.Default); got != k.Default {
+			t.Errorf("%s: Pulumi.yaml default %q, code default %q", k.Name, got, k.Default)
+		}
+	}
+}
+
+func yamlDefault(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = e.(string)
+		}
+		return strings.Join(parts, ",")
+	default:
+		return strings.TrimSpace(strings.Trim(yamlString(v), `"`))
+	}
+}
+
+func yamlString(v any) string {
+	b, _ := yaml.Marshal(v)
+	return strings.TrimSpace(string(b))
+}
