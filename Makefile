@@ -4,15 +4,27 @@ export GOPROXY ?= https://proxy.golang.org
 export GOFLAGS ?= -mod=readonly
 BENCH_MESSAGES ?= 2000
 
-.PHONY: test lint test-apps bench emulators-start emulators-stop
+STACKS ?= aws
 
-## test: formatting, vet, then every test of the apps against the emulators
-test: lint test-apps
+.PHONY: test lint test-program test-apps render bench emulators-start emulators-stop
+
+## test: formatting and vet, the Pulumi program under mocks, then the apps
+## against the emulators
+test: lint test-program test-apps
 
 lint:
-	@out=$$(gofmt -l apps scripts/tools); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
 	cd apps && $(GO) vet ./...
 	cd scripts/tools && $(GO) vet ./...
+
+## test-program: the program for every stack under Pulumi's mocks
+test-program:
+	$(GO) test -count=1 ./...
+
+## render: what each stack would deploy, offline, in build/render/<stack>
+render:
+	@for stack in $(STACKS); do $(GO) run ./cmd/render --stack $$stack --out build/render/$$stack || exit 1; done
 
 test-apps:
 	scripts/with-emulators.sh $(GO) test -count=1 ./...

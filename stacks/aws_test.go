@@ -147,7 +147,7 @@ func TestAWSScaledObjectWatchesTheQueue(t *testing.T) {
 func TestAWSIdentitiesBindExistingServiceAccounts(t *testing.T) {
 	p := aws(t)
 	accounts := map[string]bool{
-		keda.Namespace + "/" + keda.OperatorServiceAccount: len(p.Find("kubernetes:helm.sh/v4:Chart")) > 0,
+		keda.Namespace + "/" + keda.OperatorServiceAccount:   len(p.Find("kubernetes:helm.sh/v4:Chart")) > 0,
 		karpenter.Namespace + "/" + karpenter.ServiceAccount: len(p.Find("kubernetes:helm.sh/v4:Chart")) > 1,
 	}
 	for _, sa := range p.Find("kubernetes:core/v1:ServiceAccount") {
