@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -143,4 +144,24 @@ func yamlDefault(v any) string {
 func yamlString(v any) string {
 	b, _ := yaml.Marshal(v)
 	return strings.TrimSpace(string(b))
+}
+
+// The README's configuration reference lists every key with its type and
+// default.
+func TestReadmeListsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, k := range Keys() {
+		def := "—"
+		if k.Default != "" {
+			def = "`" + k.Default + "`"
+		}
+		row := fmt.Sprintf("| `%s` | %s | %s | %s |", k.Name, k.Type, def, k.Help)
+		if !strings.Contains(readme, row) {
+			t.Errorf("README.md lacks the row %s", row)
+		}
+	}
 }
