@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -152,17 +153,18 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		"AWS_REGION":    pulumi.String(region.Name),
 		"SQS_QUEUE_URL": work.QueueUrl,
 	}
-	consumerEnv := pulumi.StringMap{
+	consumerEnv := maps.Clone(appEnv)
+	maps.Copy(consumerEnv, pulumi.StringMap{
 		"DYNAMODB_TABLE":         table.TableName,
 		"EDW_VISIBILITY_TIMEOUT": pulumi.String(fmt.Sprintf("%ds", cfg.Queue.VisibilityTimeoutSeconds)),
 		"EDW_MAX_DELIVERIES":     pulumi.String(fmt.Sprint(cfg.Queue.MaxReceiveCount)),
 		"EDW_WORKERS":            pulumi.String(fmt.Sprint(cfg.Consumer.Workers)),
-	}
+	})
 	wl, err := workload.New(ctx, "edw", &workload.Args{
 		Namespace: namespace,
 		Consumer: workload.ConsumerArgs{
 			Image: imgs.ImageRefs.MapIndex(pulumi.String(workload.Consumer)), ServiceAccount: consumerID.ServiceAccountName,
-			Env: merge(appEnv, consumerEnv), CPU: cfg.Consumer.CPU, Memory: cfg.Consumer.Memory,
+			Env: consumerEnv, CPU: cfg.Consumer.CPU, Memory: cfg.Consumer.Memory,
 			ShutdownTimeoutSeconds: cfg.Consumer.ShutdownTimeoutSeconds,
 		},
 		Producer: workload.ProducerArgs{
@@ -237,14 +239,4 @@ func (c *Config) prebuiltImages() map[string]string {
 		refs[workload.Producer] = c.Images.Producer
 	}
 	return refs
-}
-
-func merge(maps ...pulumi.StringMap) pulumi.StringMap {
-	out := pulumi.StringMap{}
-	for _, m := range maps {
-		for k, v := range m {
-			out[k] = v
-		}
-	}
-	return out
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -109,12 +110,10 @@ func newNetwork(ctx *pulumi.Context, name, vpcCIDR string, zones []string, disco
 }
 
 // merge combines tag maps; later maps win.
-func merge(maps ...pulumi.StringMap) pulumi.StringMap {
+func merge(tagMaps ...pulumi.StringMap) pulumi.StringMap {
 	out := pulumi.StringMap{}
-	for _, m := range maps {
-		for k, v := range m {
-			out[k] = v
-		}
+	for _, m := range tagMaps {
+		maps.Copy(out, m)
 	}
 	return out
 }
