@@ -476,3 +476,20 @@ func TestBadConfigCreatesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestAWSImagesBuildFromAppsAndSkipPreview(t *testing.T) {
+	p := aws(t)
+	for _, app := range []string{"consumer", "producer"} {
+		img := one(t, p, "docker-build:index:Image", "images-"+app).Inputs
+		if at(img, "context", "location") != "apps" || at(img, "dockerfile", "location") != "apps/"+app+"/Dockerfile" {
+			t.Errorf("%s build context %v, dockerfile %v", app, at(img, "context"), at(img, "dockerfile"))
+		}
+		if img["push"] != true || img["buildOnPreview"] != false {
+			t.Errorf("%s: push %v, buildOnPreview %v; want a push on up and no build on preview", app, img["push"], img["buildOnPreview"])
+		}
+		repo := one(t, p, "aws:ecr/repository:Repository", "images-"+app).Inputs
+		if repo["imageTagMutability"] != "IMMUTABLE" || at(repo, "imageScanningConfiguration", "scanOnPush") != true {
+			t.Errorf("%s repository %v", app, repo)
+		}
+	}
+}

@@ -126,7 +126,10 @@ func build(ctx *pulumi.Context, name, app, tag string, repo *ecr.Repository, arg
 		Dockerfile: &dockerbuild.DockerfileArgs{Location: pulumi.String(filepath.Join(args.Context, app, "Dockerfile"))},
 		Platforms:  dockerbuild.PlatformArray{dockerbuild.Platform(platform)},
 		Push:       pulumi.Bool(true),
-		Tags:       pulumi.StringArray{pulumi.Sprintf("%s:%s", repo.RepositoryUrl, tag)},
+		// A preview shows the build without running it, so pull-request
+		// previews need no Docker.
+		BuildOnPreview: pulumi.Bool(false),
+		Tags:           pulumi.StringArray{pulumi.Sprintf("%s:%s", repo.RepositoryUrl, tag)},
 		Registries: dockerbuild.RegistryArray{dockerbuild.RegistryArgs{
 			Address:  repo.RepositoryUrl,
 			Username: auth.UserName(),
