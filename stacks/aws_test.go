@@ -493,3 +493,37 @@ func TestAWSImagesBuildFromAppsAndSkipPreview(t *testing.T) {
 		}
 	}
 }
+
+func TestAWSNetwork(t *testing.T) {
+	p := aws(t)
+	want := map[string]string{
+		"cluster-us-east-1a-private": "10.0.0.0/19", "cluster-us-east-1b-private": "10.0.32.0/19",
+		"cluster-us-east-1a-public": "10.0.96.0/22", "cluster-us-east-1b-public": "10.0.100.0/22",
+	}
+	subnets := p.Find("aws:ec2/subnet:Subnet")
+	if len(subnets) != len(want) {
+		t.Fatalf("%d subnets, want %d", len(subnets), len(want))
+	}
+	for _, s := range subnets {
+		if s.Inputs["cidrBlock"] != want[s.Name] {
+			t.Errorf("subnet %s cidr %v, want %s", s.Name, s.Inputs["cidrBlock"], want[s.Name])
+		}
+		if s.Inputs["mapPublicIpOnLaunch"] == true {
+			t.Errorf("subnet %s gives instances public addresses", s.Name)
+		}
+	}
+	if n := len(p.Find("aws:ec2/natGateway:NatGateway")); n != 2 {
+		t.Errorf("%d NAT gateways, want one per zone", n)
+	}
+	c := one(t, p, "eks:index:Cluster", "cluster").Inputs
+	if c["authenticationMode"] != "API" || c["createOidcProvider"] != true || c["skipDefaultNodeGroup"] != true {
+		t.Errorf("cluster: authenticationMode %v, OIDC %v, skipDefaultNodeGroup %v", c["authenticationMode"], c["createOidcProvider"], c["skipDefaultNodeGroup"])
+	}
+	ng := one(t, p, "eks:index:ManagedNodeGroup", "cluster-system").Inputs
+	if at(ng, "taints", 0, "key") != "CriticalAddonsOnly" || at(ng, "taints", 0, "effect") != "NO_SCHEDULE" {
+		t.Errorf("system node group taints %v", ng["taints"])
+	}
+	if one(t, p, "aws:eks/addon:Addon", "cluster-pod-identity-agent").Inputs["addonName"] != "eks-pod-identity-agent" {
+		t.Error("no Pod Identity agent")
+	}
+}
