@@ -69,6 +69,13 @@ require (
 	github.com/pkg/term v1.1.0 // indirect
 	github.com/pulumi/appdash v0.0.0-20231130102222-75f619a67231 // indirect
 	github.com/pulumi/pulumi-aws/sdk/v6 v6.83.4 // indirect
+	github.com/pulumi/pulumi-azure-native-sdk/authorization/v2 v2.92.3 // indirect
+	github.com/pulumi/pulumi-azure-native-sdk/containerregistry/v2 v2.92.3 // indirect
+	github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2 v2.92.3 // indirect
+	github.com/pulumi/pulumi-azure-native-sdk/managedidentity/v2 v2.81.0 // indirect
+	github.com/pulumi/pulumi-azure-native-sdk/resources/v2 v2.92.3 // indirect
+	github.com/pulumi/pulumi-azure-native-sdk/storage/v2 v2.92.3 // indirect
+	github.com/pulumi/pulumi-azure-native-sdk/v2 v2.92.3 // indirect
 	github.com/pulumi/pulumi-docker-build/sdk/go/dockerbuild v0.0.22 // indirect
 	github.com/pulumi/pulumi-eks/sdk/v3 v3.9.1 // indirect
 	github.com/pulumi/pulumi-kubernetes/sdk/v4 v4.33.0 // indirect

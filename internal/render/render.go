@@ -72,11 +72,15 @@ func Run(project, stack, region string, config map[string]string, program Progra
 			})
 		}
 		return nil
-	}, pulumi.WithMocks(project, stack, m))
+	}, pulumi.WithMocks(project, stack, m), preview)
 	plan.Resources = m.resources
 	slices.SortStableFunc(plan.Resources, func(a, b Resource) int { return strings.Compare(a.URN, b.URN) })
 	return plan, err
 }
+
+// preview runs the program as `pulumi preview` would: nothing it does may
+// act on the outside world.
+func preview(info *pulumi.RunInfo) { info.DryRun = true }
 
 // StackConfig reads the config: section of a Pulumi.<stack>.yaml as flat
 // strings, the form the program receives them in.
