@@ -120,22 +120,22 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if autoMode {
 		systemSelector = map[string]string{"karpenter.sh/nodepool": "system"}
 	}
-	pool, err := karpenter.NewPool(ctx, "workload", &karpenter.PoolArgs{
+	pool, err := karpenter.NewEks(ctx, "workload", &karpenter.EksArgs{
 		ClusterName: eks.ClusterName,
 		ClusterArn:  pulumi.String(fmt.Sprintf("arn:%s:eks:%s:%s:cluster/%s", partition.Partition, region.Name, caller.AccountId, cfg.Cluster.Name)),
 		Cluster:     cfg.Cluster.Name,
 		Partition:   partition.Partition, Region: region.Name, AccountID: caller.AccountId,
 		AutoMode: autoMode,
 		NodePool: karpenter.NodePoolArgs{
-			Labels:             map[string]string{cluster.SystemPoolLabel: workloadPool},
-			CapacityTypes:      cfg.Karpenter.CapacityTypes,
-			InstanceCategories: cfg.Karpenter.InstanceCategories,
-			Architectures:      cfg.Karpenter.Architectures,
-			CPULimit:           cfg.Karpenter.CPULimit,
-			ConsolidateAfter:   cfg.Karpenter.ConsolidateAfter,
-			ExpireAfter:        cfg.Karpenter.ExpireAfter,
-			AMIAlias:           cfg.Karpenter.AMIAlias,
+			Labels:           map[string]string{cluster.SystemPoolLabel: workloadPool},
+			CapacityTypes:    cfg.Karpenter.CapacityTypes,
+			Architectures:    cfg.Karpenter.Architectures,
+			CPULimit:         cfg.Karpenter.CPULimit,
+			ConsolidateAfter: cfg.Karpenter.ConsolidateAfter,
+			ExpireAfter:      cfg.Karpenter.ExpireAfter,
 		},
+		InstanceCategories: cfg.Karpenter.InstanceCategories,
+		AMIAlias:           cfg.Karpenter.AMIAlias,
 		SystemNodeSelector: systemSelector,
 		SystemToleration:   cluster.CriticalAddonsOnly,
 		SystemNodes:        eks.SystemNodes,

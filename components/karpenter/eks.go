@@ -1,6 +1,3 @@
-// Package karpenter gives the workload nodes on demand: on EKS, Karpenter
-// (its IAM, interruption queue and chart) with a NodePool and an
-// EC2NodeClass, or only the NodePool on EKS Auto Mode's built-in Karpenter.
 package karpenter
 
 import (
@@ -22,8 +19,8 @@ import (
 	"github.com/edw-project/edw/components/queue"
 )
 
-// Token is the component's type token.
-const Token = "edw:karpenter:Pool"
+// EksToken is the component's type token.
+const EksToken = "edw:karpenter:Eks"
 
 const (
 	// ChartVersion pins the Karpenter and karpenter-crd charts (and so the
@@ -34,8 +31,7 @@ const (
 	// Namespace and ServiceAccount run the controller.
 	Namespace      = "kube-system"
 	ServiceAccount = "karpenter"
-	// NodePoolAPIVersion and NodeClassAPIVersion are the v1 APIs.
-	NodePoolAPIVersion  = "karpenter.sh/v1"
+	// NodeClassAPIVersion is the EC2NodeClass API.
 	NodeClassAPIVersion = "karpenter.k8s.aws/v1"
 	// autoModeNodeClass is the node class EKS Auto Mode provides.
 	autoModeNodeClassGroup = "eks.amazonaws.com"
@@ -56,8 +52,8 @@ var interruptionEvents = []struct{ name, source, detailType string }{
 	{"state-change", "aws.ec2", "EC2 Instance State-change Notification"},
 }
 
-// PoolArgs configure Karpenter and the workload's NodePool.
-type PoolArgs struct {
+// EksArgs configure Karpenter and the workload's NodePool.
+type EksArgs struct {
 	// ClusterName and ClusterArn name the EKS cluster. Required.
 	ClusterName pulumi.StringInput
 	ClusterArn  pulumi.StringInput
@@ -72,6 +68,12 @@ type PoolArgs struct {
 	AutoMode bool
 	// NodePool shapes the nodes. Required.
 	NodePool NodePoolArgs
+	// InstanceCategories are the EC2 instance categories (c, m, r...).
+	// Required.
+	InstanceCategories []string
+	// AMIAlias picks the node image (EC2NodeClass amiSelectorTerms alias).
+	// Required unless AutoMode.
+	AMIAlias string
 	// SystemNodeSelector and SystemToleration place the controller on the
 	// system nodes. Required unless AutoMode.
 	SystemNodeSelector map[string]string
@@ -82,23 +84,8 @@ type PoolArgs struct {
 	Tags pulumi.StringMap
 }
 
-// NodePoolArgs shape the nodes Karpenter launches.
-type NodePoolArgs struct {
-	// Labels go on every node; workload pods select them.
-	Labels             map[string]string
-	CapacityTypes      []string
-	InstanceCategories []string
-	Architectures      []string
-	// CPULimit caps the pool's total vCPUs.
-	CPULimit         int
-	ConsolidateAfter string
-	ExpireAfter      string
-	// AMIAlias picks the node image (EC2NodeClass amiSelectorTerms alias).
-	AMIAlias string
-}
-
-// Pool is Karpenter with the workload's NodePool.
-type Pool struct {
+// Eks is Karpenter with the workload's NodePool.
+type Eks struct {
 	pulumi.ResourceState
 
 	NodePoolName          pulumi.StringOutput `pulumi:"nodePoolName"`
@@ -112,14 +99,14 @@ type Pool struct {
 	NodePool pulumi.Resource `pulumi:"-"`
 }
 
-// NewPool creates Karpenter and the NodePool; pass the cluster's provider in
+// NewEks creates Karpenter and the NodePool; pass the cluster's provider in
 // opts.
-func NewPool(ctx *pulumi.Context, name string, args *PoolArgs, opts ...pulumi.ResourceOption) (*Pool, error) {
+func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.ResourceOption) (*Eks, error) {
 	if err := args.validate(); err != nil {
 		return nil, fmt.Errorf("karpenter pool %q: %w", name, err)
 	}
-	c := &Pool{}
-	if err := ctx.RegisterComponentResource(Token, name, c, opts...); err != nil {
+	c := &Eks{}
+	if err := ctx.RegisterComponentResource(EksToken, name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
@@ -143,32 +130,7 @@ func NewPool(ctx *pulumi.Context, name string, args *PoolArgs, opts ...pulumi.Re
 		c.NodeClassName = nodeClass.Metadata.Name().Elem()
 		c.ControllerRoleArn, c.NodeRoleName, c.InterruptionQueueName = ctl.roleArn, ctl.nodeRoleName, ctl.queueName
 	}
-	np := args.NodePool
-	pool, err := apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
-		ApiVersion: pulumi.String(NodePoolAPIVersion),
-		Kind:       pulumi.String("NodePool"),
-		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(name)},
-		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
-			"template": pulumi.Map{
-				"metadata": pulumi.Map{"labels": pulumi.ToStringMap(np.Labels)},
-				"spec": pulumi.Map{
-					"nodeClassRef": nodeClassRef,
-					"requirements": pulumi.Array{
-						requirement("karpenter.sh/capacity-type", np.CapacityTypes),
-						requirement(categoryKey, np.InstanceCategories),
-						requirement("kubernetes.io/arch", np.Architectures),
-						requirement("kubernetes.io/os", []string{"linux"}),
-					},
-					"expireAfter": pulumi.String(np.ExpireAfter),
-				},
-			},
-			"limits": pulumi.Map{"cpu": pulumi.String(fmt.Sprint(np.CPULimit))},
-			"disruption": pulumi.Map{
-				"consolidationPolicy": pulumi.String("WhenEmptyOrUnderutilized"),
-				"consolidateAfter":    pulumi.String(np.ConsolidateAfter),
-			},
-		}},
-	}, parent, pulumi.DependsOn(controller))
+	pool, err := newNodePool(ctx, name, args.NodePool, nodeClassRef, requirement(categoryKey, args.InstanceCategories), parent, pulumi.DependsOn(controller))
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +142,7 @@ func NewPool(ctx *pulumi.Context, name string, args *PoolArgs, opts ...pulumi.Re
 	})
 }
 
-func (a *PoolArgs) validate() error {
+func (a *EksArgs) validate() error {
 	switch {
 	case a == nil:
 		return fmt.Errorf("args are required")
@@ -188,16 +150,10 @@ func (a *PoolArgs) validate() error {
 		return fmt.Errorf("ClusterName, ClusterArn and Cluster are required")
 	case !a.AutoMode && (a.Partition == "" || a.Region == "" || a.AccountID == ""):
 		return fmt.Errorf("Partition, Region and AccountID are required to install the controller")
-	case len(a.NodePool.CapacityTypes) == 0 || len(a.NodePool.InstanceCategories) == 0 || len(a.NodePool.Architectures) == 0:
-		return fmt.Errorf("NodePool needs CapacityTypes, InstanceCategories and Architectures")
-	case a.NodePool.CPULimit < 1 || a.NodePool.ConsolidateAfter == "" || a.NodePool.ExpireAfter == "":
-		return fmt.Errorf("NodePool needs CPULimit, ConsolidateAfter and ExpireAfter")
+	case len(a.InstanceCategories) == 0 || (!a.AutoMode && a.AMIAlias == ""):
+		return fmt.Errorf("InstanceCategories and, without AutoMode, AMIAlias are required")
 	}
-	return nil
-}
-
-func requirement(key string, values []string) pulumi.Map {
-	return pulumi.Map{"key": pulumi.String(key), "operator": pulumi.String("In"), "values": pulumi.ToStringArray(values)}
+	return a.NodePool.validate()
 }
 
 func empty() pulumi.StringOutput { return pulumi.String("").ToStringOutput() }
@@ -213,7 +169,7 @@ type controller struct {
 // interruption queue and its rules, the controller's identity and the
 // charts. The charts depend on all of them, so at destroy Karpenter goes
 // first while its IAM, queue and system nodes still exist.
-func newController(ctx *pulumi.Context, name string, args *PoolArgs, parent pulumi.ResourceOption) (*controller, error) {
+func newController(ctx *pulumi.Context, name string, args *EksArgs, parent pulumi.ResourceOption) (*controller, error) {
 	nodeRole, err := cluster.NewNodeRole(ctx, name+"-node", args.Tags, parent)
 	if err != nil {
 		return nil, err
@@ -275,7 +231,7 @@ func newController(ctx *pulumi.Context, name string, args *PoolArgs, parent pulu
 
 // newInterruptionQueue creates the queue EventBridge feeds with the events
 // that end nodes, and the rules that do it.
-func newInterruptionQueue(ctx *pulumi.Context, name string, args *PoolArgs, parent pulumi.ResourceOption) (*sqs.Queue, []pulumi.Resource, error) {
+func newInterruptionQueue(ctx *pulumi.Context, name string, args *EksArgs, parent pulumi.ResourceOption) (*sqs.Queue, []pulumi.Resource, error) {
 	q, err := sqs.NewQueue(ctx, name+"-interruption", &sqs.QueueArgs{
 		MessageRetentionSeconds: pulumi.Int(interruptionRetentionSeconds),
 		SqsManagedSseEnabled:    pulumi.Bool(true),
@@ -317,7 +273,7 @@ func newInterruptionQueue(ctx *pulumi.Context, name string, args *PoolArgs, pare
 // newNodeClass creates the EC2NodeClass: the node role, subnets and
 // security group found by the discovery tag, IMDSv2 only with one hop (pods
 // cannot reach the node's credentials), and an encrypted root volume.
-func newNodeClass(ctx *pulumi.Context, name string, args *PoolArgs, nodeRole pulumi.StringOutput, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+func newNodeClass(ctx *pulumi.Context, name string, args *EksArgs, nodeRole pulumi.StringOutput, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
 	discovery := pulumi.Map{"tags": pulumi.StringMap{cluster.DiscoveryTag: pulumi.String(args.Cluster)}}
 	return apiextensions.NewCustomResource(ctx, name+"-nodeclass", &apiextensions.CustomResourceArgs{
 		ApiVersion: pulumi.String(NodeClassAPIVersion),
@@ -325,7 +281,7 @@ func newNodeClass(ctx *pulumi.Context, name string, args *PoolArgs, nodeRole pul
 		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(name)},
 		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
 			"role":                       nodeRole,
-			"amiSelectorTerms":           pulumi.Array{pulumi.Map{"alias": pulumi.String(args.NodePool.AMIAlias)}},
+			"amiSelectorTerms":           pulumi.Array{pulumi.Map{"alias": pulumi.String(args.AMIAlias)}},
 			"subnetSelectorTerms":        pulumi.Array{discovery},
 			"securityGroupSelectorTerms": pulumi.Array{discovery},
 			"metadataOptions": pulumi.Map{
@@ -335,7 +291,7 @@ func newNodeClass(ctx *pulumi.Context, name string, args *PoolArgs, nodeRole pul
 				"httpTokens":              pulumi.String("required"),
 			},
 			"blockDeviceMappings": pulumi.Array{pulumi.Map{
-				"deviceName": pulumi.String(rootDevice(args.NodePool.AMIAlias)),
+				"deviceName": pulumi.String(rootDevice(args.AMIAlias)),
 				"ebs": pulumi.Map{
 					"volumeSize": pulumi.String(rootVolumeSize), "volumeType": pulumi.String("gp3"),
 					"encrypted": pulumi.Bool(true), "deleteOnTermination": pulumi.Bool(true),
