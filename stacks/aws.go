@@ -68,8 +68,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, err
 	}
 	imgs, err := images.NewEcr(ctx, "images", &images.EcrArgs{
-		Apps: []string{workload.Consumer, workload.Producer}, Context: AppsDir,
-		Prebuilt: cfg.prebuiltImages(), Keep: cfg.Images.Keep, Tags: tags,
+		Sources: cfg.imageSources(), Keep: cfg.Images.Keep, Tags: tags,
 	})
 	if err != nil {
 		return nil, err
@@ -229,8 +228,9 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}, nil
 }
 
-// prebuiltImages maps each app to its configured image, if any.
-func (c *Config) prebuiltImages() map[string]string {
+// imageSources are the apps to package, with the configured prebuilt
+// images.
+func (c *Config) imageSources() images.Sources {
 	refs := map[string]string{}
 	if c.Images.Consumer != "" {
 		refs[workload.Consumer] = c.Images.Consumer
@@ -238,5 +238,5 @@ func (c *Config) prebuiltImages() map[string]string {
 	if c.Images.Producer != "" {
 		refs[workload.Producer] = c.Images.Producer
 	}
-	return refs
+	return images.Sources{Apps: []string{workload.Consumer, workload.Producer}, Context: AppsDir, Prebuilt: refs}
 }

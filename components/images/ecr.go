@@ -1,17 +1,8 @@
-// Package images gives the apps their images: ECR repositories, and the
-// producer and consumer built from apps/ and pushed, or prebuilt references.
 package images
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
 	"github.com/pulumi/pulumi-docker-build/sdk/go/dockerbuild"
@@ -23,19 +14,9 @@ const EcrToken = "edw:images:Ecr"
 
 // EcrArgs configure the repositories and images.
 type EcrArgs struct {
-	// Apps are the commands to package, each with <Context>/<app>/Dockerfile.
-	// Required.
-	Apps []string
-	// Context is the build context, the apps/ folder. Required unless
-	// every app is Prebuilt.
-	Context string
-	// Prebuilt maps an app to an image reference to use instead of
-	// building it (a preview then needs no Docker). Optional.
-	Prebuilt map[string]string
+	Sources
 	// Keep is how many images each repository keeps. Required.
 	Keep int
-	// Platform of the built images. Optional; default linux/amd64.
-	Platform string
 	// Tags for the repositories. Optional.
 	Tags pulumi.StringMap
 }
@@ -60,30 +41,25 @@ func NewEcr(ctx *pulumi.Context, name string, args *EcrArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	var tag string
-	urls, refs := pulumi.StringMap{}, pulumi.StringMap{}
+	urls, repos := pulumi.StringMap{}, map[string]*ecr.Repository{}
 	for _, app := range args.Apps {
 		repo, err := newRepository(ctx, name+"-"+app, args, parent)
 		if err != nil {
 			return nil, err
 		}
-		urls[app] = repo.RepositoryUrl
-		if ref, ok := args.Prebuilt[app]; ok {
-			refs[app] = pulumi.String(ref)
-			continue
+		urls[app], repos[app] = repo.RepositoryUrl, repo
+	}
+	refs, err := args.images(ctx, name, func(app string) (pulumi.StringInput, dockerbuild.RegistryArgs) {
+		repo := repos[app]
+		auth := ecr.GetAuthorizationTokenOutput(ctx, ecr.GetAuthorizationTokenOutputArgs{RegistryId: repo.RegistryId}, pulumi.Parent(repo))
+		return repo.RepositoryUrl, dockerbuild.RegistryArgs{
+			Address:  repo.RepositoryUrl,
+			Username: auth.UserName(),
+			Password: pulumi.ToSecret(auth.Password()).(pulumi.StringOutput),
 		}
-		if tag == "" {
-			// Tags are immutable: name each build after its sources, so an
-			// unchanged tree reuses its image and a changed one gets a new tag.
-			if tag, err = contentTag(args.Context); err != nil {
-				return nil, fmt.Errorf("images %q: %w", name, err)
-			}
-		}
-		img, err := build(ctx, name+"-"+app, app, tag, repo, args, parent)
-		if err != nil {
-			return nil, err
-		}
-		refs[app] = img.Ref
+	}, parent)
+	if err != nil {
+		return nil, err
 	}
 	c.RepositoryUrls, c.ImageRefs = urls.ToStringMapOutput(), refs.ToStringMapOutput()
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{"repositoryUrls": c.RepositoryUrls, "imageRefs": c.ImageRefs})
@@ -113,60 +89,4 @@ func newRepository(ctx *pulumi.Context, name string, args *EcrArgs, parent pulum
 		return nil, err
 	}
 	return repo, nil
-}
-
-func build(ctx *pulumi.Context, name, app, tag string, repo *ecr.Repository, args *EcrArgs, parent pulumi.ResourceOption) (*dockerbuild.Image, error) {
-	auth := ecr.GetAuthorizationTokenOutput(ctx, ecr.GetAuthorizationTokenOutputArgs{RegistryId: repo.RegistryId}, pulumi.Parent(repo))
-	platform := args.Platform
-	if platform == "" {
-		platform = "linux/amd64"
-	}
-	return dockerbuild.NewImage(ctx, name, &dockerbuild.ImageArgs{
-		Context:    &dockerbuild.BuildContextArgs{Location: pulumi.String(args.Context)},
-		Dockerfile: &dockerbuild.DockerfileArgs{Location: pulumi.String(filepath.Join(args.Context, app, "Dockerfile"))},
-		Platforms:  dockerbuild.PlatformArray{dockerbuild.Platform(platform)},
-		Push:       pulumi.Bool(true),
-		// A preview shows the build without running it, so pull-request
-		// previews need no Docker.
-		BuildOnPreview: pulumi.Bool(false),
-		Tags:           pulumi.StringArray{pulumi.Sprintf("%s:%s", repo.RepositoryUrl, tag)},
-		Registries: dockerbuild.RegistryArray{dockerbuild.RegistryArgs{
-			Address:  repo.RepositoryUrl,
-			Username: auth.UserName(),
-			Password: pulumi.ToSecret(auth.Password()).(pulumi.StringOutput),
-		}},
-	}, parent)
-}
-
-// contentTag hashes the build context and the Dockerfiles, leaving out the
-// tests, which .dockerignore keeps out of the images.
-func contentTag(dir string) (string, error) {
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		if d.IsDir() {
-			if rel == "e2e" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if strings.HasSuffix(rel, "_test.go") {
-			return nil
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		fmt.Fprintf(h, "%s\x00", filepath.ToSlash(rel))
-		_, err = io.Copy(h, f)
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("hashing the build context %s: %w", dir, err)
-	}
-	return "src-" + hex.EncodeToString(h.Sum(nil))[:16], nil
 }
