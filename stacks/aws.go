@@ -19,12 +19,6 @@ import (
 	"github.com/edw-project/edw/components/workload"
 )
 
-// AppsDir is the apps' build context, relative to the project.
-const AppsDir = "apps"
-
-// workloadPool labels the nodes of the workload's NodePool.
-const workloadPool = "workload"
-
 // AWS composes the AWS stack: EKS, SQS, DynamoDB, ECR, KEDA, Karpenter and
 // the workload.
 func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
@@ -124,15 +118,8 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		ClusterArn:  pulumi.String(fmt.Sprintf("arn:%s:eks:%s:%s:cluster/%s", partition.Partition, region.Name, caller.AccountId, cfg.Cluster.Name)),
 		Cluster:     cfg.Cluster.Name,
 		Partition:   partition.Partition, Region: region.Name, AccountID: caller.AccountId,
-		AutoMode: autoMode,
-		NodePool: karpenter.NodePoolArgs{
-			Labels:           map[string]string{cluster.SystemPoolLabel: workloadPool},
-			CapacityTypes:    cfg.Karpenter.CapacityTypes,
-			Architectures:    cfg.Karpenter.Architectures,
-			CPULimit:         cfg.Karpenter.CPULimit,
-			ConsolidateAfter: cfg.Karpenter.ConsolidateAfter,
-			ExpireAfter:      cfg.Karpenter.ExpireAfter,
-		},
+		AutoMode:           autoMode,
+		NodePool:           cfg.nodePool(),
 		InstanceCategories: cfg.Karpenter.InstanceCategories,
 		AMIAlias:           cfg.Karpenter.AMIAlias,
 		SystemNodeSelector: systemSelector,
@@ -153,12 +140,8 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		"SQS_QUEUE_URL": work.QueueUrl,
 	}
 	consumerEnv := maps.Clone(appEnv)
-	maps.Copy(consumerEnv, pulumi.StringMap{
-		"DYNAMODB_TABLE":         table.TableName,
-		"EDW_VISIBILITY_TIMEOUT": pulumi.String(fmt.Sprintf("%ds", cfg.Queue.VisibilityTimeoutSeconds)),
-		"EDW_MAX_DELIVERIES":     pulumi.String(fmt.Sprint(cfg.Queue.MaxReceiveCount)),
-		"EDW_WORKERS":            pulumi.String(fmt.Sprint(cfg.Consumer.Workers)),
-	})
+	consumerEnv["DYNAMODB_TABLE"] = table.TableName
+	maps.Copy(consumerEnv, cfg.consumerEnv())
 	wl, err := workload.New(ctx, "edw", &workload.Args{
 		Namespace: namespace,
 		Consumer: workload.ConsumerArgs{
@@ -226,17 +209,4 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		"consumerDeployment":     wl.ConsumerDeployment,
 		"producerDeployment":     wl.ProducerDeployment,
 	}, nil
-}
-
-// imageSources are the apps to package, with the configured prebuilt
-// images.
-func (c *Config) imageSources() images.Sources {
-	refs := map[string]string{}
-	if c.Images.Consumer != "" {
-		refs[workload.Consumer] = c.Images.Consumer
-	}
-	if c.Images.Producer != "" {
-		refs[workload.Producer] = c.Images.Producer
-	}
-	return images.Sources{Apps: []string{workload.Consumer, workload.Producer}, Context: AppsDir, Prebuilt: refs}
 }

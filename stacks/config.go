@@ -27,7 +27,7 @@ type Config struct {
 		Version           string `key:"cluster.version" default:"1.33" help:"Kubernetes version."`
 		AvailabilityZones int    `key:"cluster.availabilityZones" default:"2" help:"AWS: availability zones of the VPC (2 or 3), each with a private subnet, a public subnet and a NAT gateway."`
 		VpcCidr           string `key:"cluster.vpcCidr" default:"10.0.0.0/16" help:"AWS: VPC address range (a /16)."`
-		SystemNodeType    string `key:"cluster.systemNodeType" default:"m6i.large" help:"Instance type of the system node group, where KEDA and Karpenter run."`
+		SystemNodeType    string `key:"cluster.systemNodeType" help:"Instance type (AWS) or VM size (Azure) of the system nodes, where the controllers run; default m6i.large or Standard_D4ds_v5."`
 		SystemNodeCount   int    `key:"cluster.systemNodeCount" default:"2" help:"Nodes in the system node group."`
 	}
 
@@ -55,6 +55,9 @@ type Config struct {
 		ConsolidateAfter   string   `key:"karpenter.consolidateAfter" default:"1m" help:"How long a node must be empty or underused before Karpenter consolidates it."`
 		ExpireAfter        string   `key:"karpenter.expireAfter" default:"720h" help:"Age at which Karpenter replaces a node."`
 		AMIAlias           string   `key:"karpenter.amiAlias" default:"al2023@latest" help:"AWS: EC2NodeClass AMI alias (al2023@<version> or bottlerocket@<version>)."`
+		SKUFamilies        []string `key:"karpenter.skuFamilies" default:"D" help:"Azure: VM families node auto-provisioning may launch."`
+		ImageFamily        string   `key:"karpenter.imageFamily" default:"AzureLinux" help:"Azure: AKSNodeClass image family (AzureLinux or Ubuntu2204)."`
+		OSDiskSizeGB       int      `key:"karpenter.osDiskSizeGB" default:"128" help:"Azure: OS disk of each node, in GB."`
 	}
 
 	Consumer struct {
@@ -97,6 +100,9 @@ func Load(stack string, get func(key string) string) (*Config, error) {
 	}
 	if c.Cluster.Name == "" {
 		c.Cluster.Name = "edw-" + stack
+	}
+	if c.Cluster.SystemNodeType == "" {
+		c.Cluster.SystemNodeType = defaultSystemNodeType[c.Cloud]
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -185,18 +191,22 @@ func parseList(raw string) ([]string, error) {
 	return list, nil
 }
 
+// defaultSystemNodeType sizes the system nodes per cloud: 2 vCPUs, 8 GiB.
+var defaultSystemNodeType = map[string]string{"aws": "m6i.large", "azure": "Standard_D4ds_v5"}
+
 var (
-	clusterName  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,37}[a-z0-9]$`)
-	k8sName      = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	quantity     = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$`)
-	amiAlias     = regexp.MustCompile(`^(al2023|bottlerocket)@(latest|v[0-9a-z.\-]+)$`)
-	k8sVersion   = regexp.MustCompile(`^1\.[0-9]{2}$`)
-	imageRef     = regexp.MustCompile(`^[a-z0-9.\-:/_@]+$`)
-	capacities   = []string{"spot", "on-demand"}
-	archs        = []string{"amd64", "arm64"}
-	karpModes    = []string{"controller", "auto"}
-	clouds       = []string{"aws", "azure"}
-	maxRetention = 1209600
+	clusterName   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,37}[a-z0-9]$`)
+	k8sName       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	quantity      = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$`)
+	amiAlias      = regexp.MustCompile(`^(al2023|bottlerocket)@(latest|v[0-9a-z.\-]+)$`)
+	k8sVersion    = regexp.MustCompile(`^1\.[0-9]{2}$`)
+	imageRef      = regexp.MustCompile(`^[a-z0-9.\-:/_@]+$`)
+	capacities    = []string{"spot", "on-demand"}
+	archs         = []string{"amd64", "arm64"}
+	karpModes     = []string{"controller", "auto"}
+	clouds        = []string{"aws", "azure"}
+	imageFamilies = []string{"AzureLinux", "Ubuntu2204"}
+	maxRetention  = 1209600
 )
 
 // validate checks every value and relation, reporting all problems at once;
@@ -276,6 +286,18 @@ func (c *Config) validate() error {
 	}
 	if !amiAlias.MatchString(c.Karpenter.AMIAlias) {
 		bad("karpenter.amiAlias", "is %q: want al2023@latest or bottlerocket@latest (or @v<version>)", c.Karpenter.AMIAlias)
+	}
+	if len(c.Karpenter.SKUFamilies) == 0 {
+		bad("karpenter.skuFamilies", "is empty: list at least one, e.g. D")
+	}
+	if !slices.Contains(imageFamilies, c.Karpenter.ImageFamily) {
+		bad("karpenter.imageFamily", "is %q: want AzureLinux or Ubuntu2204", c.Karpenter.ImageFamily)
+	}
+	if v := c.Karpenter.OSDiskSizeGB; v < 30 || v > 2048 {
+		bad("karpenter.osDiskSizeGB", "is %d: want 30 to 2048", v)
+	}
+	if c.Cluster.SystemNodeType == "" && slices.Contains(clouds, c.Cloud) {
+		bad("cluster.systemNodeType", "is empty: set the system nodes' instance type or VM size")
 	}
 	if c.Consumer.Workers < 1 || c.Consumer.Workers > 256 {
 		bad("consumer.workers", "is %d: want 1 to 256", c.Consumer.Workers)

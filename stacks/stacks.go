@@ -43,7 +43,10 @@ func Build(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	switch cfg.Cloud {
 	case "aws":
 		return AWS(ctx, cfg)
+	case "azure":
+		return Azure(ctx, cfg)
 	default:
-		return nil, fmt.Errorf("%s:cloud %q: no stack for this cloud yet; set it to aws", Namespace, cfg.Cloud)
+		// Load already refused any other value.
+		return nil, fmt.Errorf("%s:cloud %q: want aws or azure", Namespace, cfg.Cloud)
 	}
 }

@@ -43,6 +43,9 @@ type ScalerArgs struct {
 	PollingInterval, CooldownPeriod int
 	// Trigger says what to watch and how KEDA authenticates. Required.
 	Trigger Trigger
+	// DependsOn holds the ScaledObject until, e.g., the identity KEDA uses
+	// can sign in. Optional.
+	DependsOn []pulumi.Resource
 }
 
 // InstallArgs place KEDA's pods.
@@ -84,13 +87,15 @@ func NewScaler(ctx *pulumi.Context, name string, args *ScalerArgs, opts ...pulum
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	var crds []pulumi.Resource
+	// The objects wait for KEDA's CRDs (its chart) and whatever else the
+	// caller names.
+	crds := args.DependsOn
 	if args.Install != nil {
 		chart, err := install(ctx, name, args.Install, parent)
 		if err != nil {
 			return nil, err
 		}
-		crds = []pulumi.Resource{chart}
+		crds = append(crds, chart)
 	}
 	auth, err := apiextensions.NewCustomResource(ctx, name+"-auth", &apiextensions.CustomResourceArgs{
 		ApiVersion:  pulumi.String(APIVersion),

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,10 +11,13 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Fake identity of the account the offline render pretends to deploy to.
+// Fake identities of the accounts the offline render pretends to deploy to.
 const (
-	AccountID = "123456789012"
-	Partition = "aws"
+	AccountID      = "123456789012"
+	Partition      = "aws"
+	SubscriptionID = "00000000-0000-0000-0000-000000000001"
+	TenantID       = "00000000-0000-0000-0000-000000000002"
+	ResourceGroup  = "edw-rg"
 )
 
 // mocks records every registered resource and answers like the clouds
@@ -46,7 +50,30 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	for k, v := range m.outputs(args.TypeToken, args.Name, args.Inputs) {
 		state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
 	}
-	return args.Name + "-id", state, nil
+	return m.id(args.TypeToken, args.Name, args.Inputs), state, nil
+}
+
+// id is the resource's provider id: an ARM id for Azure resources, whose
+// ids the program uses as role assignment scopes.
+func (m *mocks) id(typ, name string, in resource.PropertyMap) string {
+	if !strings.HasPrefix(typ, "azure-native:") {
+		return name + "-id"
+	}
+	parts := strings.Split(typ, ":")
+	kind := parts[len(parts)-1]
+	switch kind {
+	case "ResourceGroup":
+		return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", SubscriptionID, ResourceGroup)
+	case "Queue":
+		return m.armID("Microsoft.Storage/storageAccounts", in["accountName"].StringValue()) + "/queueServices/default/queues/" + in["queueName"].StringValue()
+	case "Table":
+		return m.armID("Microsoft.Storage/storageAccounts", in["accountName"].StringValue()) + "/tableServices/default/tables/" + in["tableName"].StringValue()
+	}
+	return m.armID("Microsoft."+strings.Split(parts[1], "/")[0]+"/"+kind, name)
+}
+
+func (m *mocks) armID(provider, name string) string {
+	return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/%s/%s", SubscriptionID, ResourceGroup, provider, name)
 }
 
 // outputs are the fields a provider computes, for the types whose outputs
@@ -76,6 +103,26 @@ func (m *mocks) outputs(typ, name string, in resource.PropertyMap) map[string]an
 		tags := in["tags"].ArrayValue()
 		repo := strings.SplitN(tags[0].StringValue(), ":", 2)[0]
 		return map[string]any{"digest": "sha256:" + strings.Repeat("0", 64), "ref": repo + "@sha256:" + strings.Repeat("0", 64)}
+	case "azure-native:resources:ResourceGroup":
+		return map[string]any{"name": ResourceGroup, "location": m.region}
+	case "azure-native:managedidentity:UserAssignedIdentity":
+		return map[string]any{"name": name, "clientId": "client-id-of-" + name, "principalId": "principal-id-of-" + name}
+	case "azure-native:managedidentity:FederatedIdentityCredential":
+		return map[string]any{"name": in["federatedIdentityCredentialResourceName"].StringValue()}
+	case "azure-native:storage:StorageAccount":
+		return map[string]any{"name": name + "0a1b2c"}
+	case "azure-native:storage:Queue":
+		return map[string]any{"name": in["queueName"].StringValue()}
+	case "azure-native:storage:Table":
+		return map[string]any{"name": in["tableName"].StringValue()}
+	case "azure-native:containerregistry:Registry":
+		return map[string]any{"name": name + "0a1b2c", "loginServer": name + "0a1b2c.azurecr.io"}
+	case "azure-native:containerservice/v20241002preview:ManagedCluster":
+		return map[string]any{
+			"name":              in["resourceName"].StringValue(),
+			"oidcIssuerProfile": map[string]any{"enabled": true, "issuerURL": "https://" + m.region + ".oic.prod-aks.azure.com/" + TenantID + "/cluster/"},
+			"identityProfile":   map[string]any{"kubeletidentity": map[string]any{"objectId": "kubelet-object-id", "clientId": "kubelet-client-id"}},
+		}
 	case "eks:index:Cluster":
 		return map[string]any{
 			"kubeconfigJson":       `{"apiVersion":"v1","kind":"Config","clusters":[],"contexts":[],"users":[]}`,
@@ -100,6 +147,13 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		out = map[string]any{"names": []any{m.region + "a", m.region + "b", m.region + "c"}}
 	case "aws:eks/getCluster:getCluster":
 		out = map[string]any{"vpcConfig": map[string]any{"clusterSecurityGroupId": "sg-0123456789abcdef0"}}
+	case "azure-native:authorization:getClientConfig":
+		out = map[string]any{"subscriptionId": SubscriptionID, "tenantId": TenantID, "clientId": "render", "objectId": "render"}
+	case "azure-native:authorization:getClientToken":
+		out = map[string]any{"token": "render-token"}
+	case "azure-native:containerservice/v20241002preview:listManagedClusterUserCredentials":
+		kubeconfig := base64.StdEncoding.EncodeToString([]byte(`{"apiVersion":"v1","kind":"Config","clusters":[],"contexts":[],"users":[]}`))
+		out = map[string]any{"kubeconfigs": []any{map[string]any{"name": "clusterUser", "value": kubeconfig}}}
 	case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
 		out = map[string]any{"userName": "AWS", "password": "render-token"}
 	default:

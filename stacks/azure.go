@@ -1,0 +1,203 @@
+package stacks
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
+	"github.com/pulumi/pulumi-azure-native-sdk/resources/v2"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/edw-project/edw/components/cluster"
+	"github.com/edw-project/edw/components/identity"
+	"github.com/edw-project/edw/components/images"
+	"github.com/edw-project/edw/components/karpenter"
+	"github.com/edw-project/edw/components/keda"
+	"github.com/edw-project/edw/components/queue"
+	"github.com/edw-project/edw/components/store"
+	"github.com/edw-project/edw/components/workload"
+)
+
+const (
+	// azureQueue and azureTable name the work queue and the table in the
+	// stack's own storage account.
+	azureQueue = "work"
+	azureTable = "payments"
+	// kedaAddonNamespace runs the AKS KEDA add-on's operator.
+	kedaAddonNamespace = "kube-system"
+	// workloadIdentityLabel opts pods in to the workload identity webhook.
+	workloadIdentityLabel = "azure.workload.identity/use"
+)
+
+// Azure composes the Azure stack: AKS with node auto-provisioning and the
+// KEDA add-on, Storage Queue and Table, ACR, workload identities and the
+// workload.
+func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
+	client, err := authorization.GetClientConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("azure subscription: %w", err)
+	}
+	tags := pulumi.StringMap{"edw-project": pulumi.String(ctx.Project()), "edw-stack": pulumi.String(ctx.Stack())}
+
+	// Infrastructure.
+	rg, err := resources.NewResourceGroup(ctx, "edw", &resources.ResourceGroupArgs{Tags: tags})
+	if err != nil {
+		return nil, err
+	}
+	aks, err := cluster.NewAks(ctx, "cluster", &cluster.AksArgs{
+		ResourceGroupName: rg.Name, Name: cfg.Cluster.Name, Version: cfg.Cluster.Version,
+		SystemNodeSize: cfg.Cluster.SystemNodeType, SystemNodeCount: cfg.Cluster.SystemNodeCount, Tags: tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+	k8s := pulumi.Provider(aks.Provider)
+	account, err := queue.NewStorage(ctx, "storage", &queue.StorageArgs{ResourceGroupName: rg.Name, QueueName: azureQueue, Tags: tags})
+	if err != nil {
+		return nil, err
+	}
+	table, err := store.NewTable(ctx, azureTable, &store.TableArgs{ResourceGroupName: rg.Name, AccountName: account.AccountName, TableName: azureTable})
+	if err != nil {
+		return nil, err
+	}
+	registry, err := images.NewAcr(ctx, "images", &images.AcrArgs{
+		Sources: cfg.imageSources(), ResourceGroupName: rg.Name,
+		SubscriptionID: client.SubscriptionId, TenantID: client.TenantId,
+		PullPrincipalId: aks.KubeletObjectId, Tags: tags,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Identities: one per principal, federated with its service account,
+	// each role on the one queue or table it needs.
+	ns, err := corev1.NewNamespace(ctx, "namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(cfg.Namespace)},
+	}, k8s)
+	if err != nil {
+		return nil, err
+	}
+	namespace := ns.Metadata.Name().Elem()
+	principal := func(namespace pulumi.StringInput, sa string, create bool, grants ...identity.Grant) (*identity.Federated, error) {
+		return identity.NewFederated(ctx, sa, &identity.FederatedArgs{
+			ResourceGroupName: rg.Name, SubscriptionID: client.SubscriptionId, Issuer: aks.OidcIssuerUrl,
+			Namespace: namespace, ServiceAccount: sa, CreateServiceAccount: create, Grants: grants, Tags: tags,
+		}, k8s)
+	}
+	consumerID, err := principal(namespace, workload.Consumer, true,
+		identity.Grant{Name: "queue", Role: identity.StorageQueueDataContributor, Scope: account.QueueId},
+		identity.Grant{Name: "poison-queue", Role: identity.StorageQueueDataSender, Scope: account.PoisonQueueId},
+		identity.Grant{Name: "table", Role: identity.StorageTableDataContributor, Scope: table.TableId},
+	)
+	if err != nil {
+		return nil, err
+	}
+	producerID, err := principal(namespace, workload.Producer, true,
+		identity.Grant{Name: "queue", Role: identity.StorageQueueDataSender, Scope: account.QueueId})
+	if err != nil {
+		return nil, err
+	}
+	kedaID, err := principal(pulumi.String(kedaAddonNamespace), keda.OperatorServiceAccount, false,
+		identity.Grant{Name: "queue", Role: identity.StorageQueueDataReader, Scope: account.QueueId})
+	if err != nil {
+		return nil, err
+	}
+
+	// Nodes on demand: node auto-provisioning runs Karpenter for the pool.
+	pool, err := karpenter.NewNap(ctx, "workload", &karpenter.NapArgs{
+		NodePool:    cfg.nodePool(),
+		SKUFamilies: cfg.Karpenter.SKUFamilies, ImageFamily: cfg.Karpenter.ImageFamily, OSDiskSizeGB: cfg.Karpenter.OSDiskSizeGB,
+	}, k8s)
+	if err != nil {
+		return nil, err
+	}
+
+	// The workload, scaled by the KEDA add-on. It depends on the NodePool so
+	// that at destroy its pods go before the pool, and the pool before the
+	// cluster.
+	appEnv := pulumi.StringMap{
+		"EDW_CLOUD":                  pulumi.String("azure"),
+		"AZURE_STORAGE_ACCOUNT_NAME": account.AccountName,
+		"AZURE_QUEUE_NAME":           account.QueueName,
+	}
+	consumerEnv := maps.Clone(appEnv)
+	maps.Copy(consumerEnv, pulumi.StringMap{
+		"AZURE_TABLE_NAME":        table.TableName,
+		"AZURE_POISON_QUEUE_NAME": account.PoisonQueueName,
+	})
+	maps.Copy(consumerEnv, cfg.consumerEnv())
+	ready := append([]pulumi.Resource{pool.NodePool}, consumerID.Ready...)
+	wl, err := workload.New(ctx, "edw", &workload.Args{
+		Namespace: namespace,
+		Consumer: workload.ConsumerArgs{
+			Image: registry.ImageRefs.MapIndex(pulumi.String(workload.Consumer)), ServiceAccount: consumerID.ServiceAccountName,
+			Env: consumerEnv, CPU: cfg.Consumer.CPU, Memory: cfg.Consumer.Memory,
+			ShutdownTimeoutSeconds: cfg.Consumer.ShutdownTimeoutSeconds,
+		},
+		Producer: workload.ProducerArgs{
+			Image: registry.ImageRefs.MapIndex(pulumi.String(workload.Producer)), ServiceAccount: producerID.ServiceAccountName,
+			Env: appEnv, RatePerSecond: cfg.Producer.RatePerSecond, Replicas: cfg.Producer.Replicas,
+		},
+		PodLabels:    map[string]string{workloadIdentityLabel: "true"},
+		NodeSelector: map[string]string{cluster.SystemPoolLabel: workloadPool},
+		DependsOn:    append(ready, producerID.Ready...),
+	}, k8s)
+	if err != nil {
+		return nil, err
+	}
+	scaler, err := keda.NewScaler(ctx, workload.Consumer, &keda.ScalerArgs{
+		Namespace: namespace, Deployment: wl.ConsumerDeployment,
+		MinReplicas: cfg.Keda.MinReplicas, MaxReplicas: cfg.Keda.MaxReplicas,
+		PollingInterval: cfg.Keda.PollingInterval, CooldownPeriod: cfg.Keda.CooldownPeriod,
+		Trigger: keda.Trigger{
+			Type: "azure-queue",
+			Metadata: pulumi.StringMap{
+				"queueName":             account.QueueName,
+				"accountName":           account.AccountName,
+				"queueLength":           pulumi.String(fmt.Sprint(cfg.Keda.QueueLength)),
+				"activationQueueLength": pulumi.String(fmt.Sprint(cfg.Keda.ActivationQueueLength)),
+				"cloud":                 pulumi.String("AzurePublicCloud"),
+			},
+			// The identity's client id, which the token exchange takes (not
+			// its principal id).
+			PodIdentity: pulumi.StringMap{"provider": pulumi.String("azure-workload"), "identityId": kedaID.ClientId},
+		},
+		DependsOn: kedaID.Ready,
+	}, k8s)
+	if err != nil {
+		return nil, err
+	}
+
+	return Outputs{
+		"resourceGroup":                   rg.Name,
+		"location":                        rg.Location,
+		"clusterName":                     aks.ClusterName,
+		"clusterIdentityName":             aks.ControlPlaneIdentityName,
+		"kubeconfig":                      aks.Kubeconfig,
+		"oidcIssuerUrl":                   aks.OidcIssuerUrl,
+		"storageAccountName":              account.AccountName,
+		"queueName":                       account.QueueName,
+		"poisonQueueName":                 account.PoisonQueueName,
+		"tableName":                       table.TableName,
+		"registryName":                    registry.RegistryName,
+		"registryLoginServer":             registry.LoginServer,
+		"imageRefs":                       registry.ImageRefs,
+		"namespace":                       namespace,
+		"consumerServiceAccount":          consumerID.ServiceAccountName,
+		"producerServiceAccount":          producerID.ServiceAccountName,
+		"consumerIdentityName":            consumerID.IdentityName,
+		"consumerClientId":                consumerID.ClientId,
+		"producerIdentityName":            producerID.IdentityName,
+		"kedaIdentityName":                kedaID.IdentityName,
+		"kedaClientId":                    kedaID.ClientId,
+		"consumerFederatedCredentialName": consumerID.FederatedCredentialName,
+		"producerFederatedCredentialName": producerID.FederatedCredentialName,
+		"kedaFederatedCredentialName":     kedaID.FederatedCredentialName,
+		"nodePoolName":                    pool.NodePoolName,
+		"scaledObjectName":                scaler.ScaledObjectName,
+		"consumerDeployment":              wl.ConsumerDeployment,
+		"producerDeployment":              wl.ProducerDeployment,
+	}, nil
+}
