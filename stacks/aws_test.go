@@ -27,21 +27,29 @@ func renderStack(t *testing.T, stack string, overrides map[string]string) (*rend
 	return render.Run("edw", stack, render.Region(cfg), cfg, stacks.Program)
 }
 
-var (
-	awsOnce sync.Once
-	awsPlan *render.Plan
-	awsErr  error
-)
+// plans caches each stack file's plan: rendering is the slow part.
+var plans = struct {
+	sync.Mutex
+	m map[string]*render.Plan
+}{m: map[string]*render.Plan{}}
 
-// aws is the plan of Pulumi.aws.yaml, rendered once for every test.
-func aws(t *testing.T) *render.Plan {
+// plan is the plan of Pulumi.<stack>.yaml, rendered once for every test.
+func plan(t *testing.T, stack string) *render.Plan {
 	t.Helper()
-	awsOnce.Do(func() { awsPlan, awsErr = renderStack(t, "aws", nil) })
-	if awsErr != nil {
-		t.Fatalf("render aws: %v", awsErr)
+	plans.Lock()
+	defer plans.Unlock()
+	if p, ok := plans.m[stack]; ok {
+		return p
 	}
-	return awsPlan
+	p, err := renderStack(t, stack, nil)
+	if err != nil {
+		t.Fatalf("render %s: %v", stack, err)
+	}
+	plans.m[stack] = p
+	return p
 }
+
+func aws(t *testing.T) *render.Plan { return plan(t, "aws") }
 
 // one returns the single resource of typ named name.
 func one(t *testing.T, p *render.Plan, typ, name string) render.Resource {
@@ -73,8 +81,8 @@ func at(v any, path ...any) any {
 	return v
 }
 
-// dependsOn reports whether from depends on to, directly or through other
-// resources: the engine deletes from before to.
+// dependsOn reports whether from depends on to, directly, through other
+// resources or through its provider: the engine deletes from before to.
 func dependsOn(p *render.Plan, from, to string) bool {
 	byURN := p.ByURN()
 	seen := map[string]bool{}
@@ -84,7 +92,12 @@ func dependsOn(p *render.Plan, from, to string) bool {
 			return false
 		}
 		seen[u] = true
-		for _, d := range byURN[u].Dependencies {
+		r := byURN[u]
+		deps := r.Dependencies
+		if i := strings.LastIndex(r.Provider, "::"); i > 0 {
+			deps = append(slices.Clone(deps), r.Provider[:i])
+		}
+		for _, d := range deps {
 			if d == to || walk(d) {
 				return true
 			}
@@ -94,15 +107,20 @@ func dependsOn(p *render.Plan, from, to string) bool {
 	return walk(from)
 }
 
-func TestAWSEveryChildIsParented(t *testing.T) {
-	p := aws(t)
-	for _, r := range p.Resources {
-		top := r.Parent == "" || strings.HasSuffix(r.Parent, "::edw-aws") || strings.Contains(r.Parent, "pulumi:pulumi:Stack")
-		switch {
-		case !r.Custom && !strings.HasPrefix(r.Type, "edw:") && r.Type != "eks:index:Cluster" && r.Type != "eks:index:ManagedNodeGroup" && !strings.HasPrefix(r.Type, "kubernetes:helm.sh/"):
-			t.Errorf("component %s has type %s, want edw:<module>:<Type>", r.Name, r.Type)
-		case r.Custom && top && r.Type != "kubernetes:core/v1:Namespace":
-			t.Errorf("%s %s is not parented to a component", r.Type, r.Name)
+// Every resource belongs to a component of ours (but the namespace, which
+// both the identities and the workload use), and components carry edw:
+// type tokens; remote components are the providers' own.
+func TestEveryChildIsParented(t *testing.T) {
+	remote := []string{"eks:index:Cluster", "eks:index:ManagedNodeGroup", "kubernetes:helm.sh/v4:Chart"}
+	for _, stack := range []string{"aws", "azure"} {
+		for _, r := range plan(t, stack).Resources {
+			top := r.Parent == "" || strings.Contains(r.Parent, "pulumi:pulumi:Stack")
+			switch {
+			case !r.Custom && !strings.HasPrefix(r.Type, "edw:") && !slices.Contains(remote, r.Type):
+				t.Errorf("%s: component %s has type %s, want edw:<module>:<Type>", stack, r.Name, r.Type)
+			case r.Custom && top && r.Type != "kubernetes:core/v1:Namespace" && r.Type != "azure-native:resources:ResourceGroup":
+				t.Errorf("%s: %s %s is not parented to a component", stack, r.Type, r.Name)
+			}
 		}
 	}
 }

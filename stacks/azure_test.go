@@ -1,0 +1,232 @@
+package stacks_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/edw-project/edw/components/identity"
+	"github.com/edw-project/edw/internal/render"
+)
+
+func azure(t *testing.T) *render.Plan { return plan(t, "azure") }
+
+func TestAzureCluster(t *testing.T) {
+	c := one(t, azure(t), "azure-native:containerservice/v20241002preview:ManagedCluster", "cluster").Inputs
+	for _, check := range []struct {
+		path []any
+		want any
+	}{
+		{[]any{"nodeProvisioningProfile", "mode"}, "Auto"},
+		{[]any{"networkProfile", "networkPlugin"}, "azure"},
+		{[]any{"networkProfile", "networkPluginMode"}, "overlay"},
+		{[]any{"networkProfile", "networkDataplane"}, "cilium"},
+		{[]any{"networkProfile", "networkPolicy"}, "cilium"},
+		{[]any{"oidcIssuerProfile", "enabled"}, true},
+		{[]any{"securityProfile", "workloadIdentity", "enabled"}, true},
+		{[]any{"workloadAutoScalerProfile", "keda", "enabled"}, true},
+		{[]any{"identity", "type"}, "UserAssigned"},
+		{[]any{"agentPoolProfiles", 0, "mode"}, "System"},
+		{[]any{"agentPoolProfiles", 0, "nodeTaints", 0}, "CriticalAddonsOnly=true:NoSchedule"},
+		{[]any{"agentPoolProfiles", 0, "vmSize"}, "Standard_D4ds_v5"},
+	} {
+		if got := at(c, check.path...); got != check.want {
+			t.Errorf("cluster %v = %v, want %v", check.path, got, check.want)
+		}
+	}
+}
+
+func TestAzureStorageTakesNoSharedKey(t *testing.T) {
+	a := one(t, azure(t), "azure-native:storage:StorageAccount", "storage").Inputs
+	for k, want := range map[string]any{
+		"allowSharedKeyAccess": false, "enableHttpsTrafficOnly": true, "minimumTlsVersion": "TLS1_2",
+		"allowBlobPublicAccess": false, "kind": "StorageV2",
+	} {
+		if a[k] != want {
+			t.Errorf("storage account %s = %v, want %v", k, a[k], want)
+		}
+	}
+	var queues []string
+	for _, q := range azure(t).Find("azure-native:storage:Queue") {
+		queues = append(queues, q.Inputs["queueName"].(string))
+	}
+	if fmt.Sprint(queues) != "[work work-poison]" {
+		t.Errorf("queues %v, want the work queue and its poison queue", queues)
+	}
+	reg := one(t, azure(t), "azure-native:containerregistry:Registry", "images").Inputs
+	if reg["adminUserEnabled"] != false {
+		t.Error("the registry's admin user is enabled")
+	}
+}
+
+// Each principal holds exactly its roles, each on the one queue or table
+// it needs; nothing is granted on the account, group or subscription.
+func TestAzureRolesAreNarrow(t *testing.T) {
+	p := azure(t)
+	roleID := func(role string) string { return identity.RoleDefinitionID(render.SubscriptionID, role) }
+	account := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Storage/storageAccounts/%v", render.SubscriptionID, render.ResourceGroup, p.Outputs["storageAccountName"])
+	queue, poison, table := account+"/queueServices/default/queues/work", account+"/queueServices/default/queues/work-poison", account+"/tableServices/default/tables/payments"
+	want := map[string][2]string{
+		"consumer-queue":        {roleID(identity.StorageQueueDataContributor), queue},
+		"consumer-poison-queue": {roleID(identity.StorageQueueDataSender), poison},
+		"consumer-table":        {roleID(identity.StorageTableDataContributor), table},
+		"producer-queue":        {roleID(identity.StorageQueueDataSender), queue},
+		"keda-operator-queue":   {roleID(identity.StorageQueueDataReader), queue},
+		"images-pull":           {roleID(identity.AcrPull), ""},
+	}
+	assignments := p.Find("azure-native:authorization:RoleAssignment")
+	if len(assignments) != len(want) {
+		t.Errorf("%d role assignments, want %d", len(assignments), len(want))
+	}
+	for _, ra := range assignments {
+		w, ok := want[ra.Name]
+		if !ok {
+			t.Errorf("unexpected role assignment %s", ra.Name)
+			continue
+		}
+		if ra.Inputs["roleDefinitionId"] != w[0] || (w[1] != "" && ra.Inputs["scope"] != w[1]) {
+			t.Errorf("%s: role %v on %v, want %s on %s", ra.Name, ra.Inputs["roleDefinitionId"], ra.Inputs["scope"], w[0], w[1])
+		}
+		if ra.Inputs["principalType"] != "ServicePrincipal" {
+			t.Errorf("%s: principalType %v", ra.Name, ra.Inputs["principalType"])
+		}
+	}
+	pull := one(t, p, "azure-native:authorization:RoleAssignment", "images-pull").Inputs
+	if pull["principalId"] != "kubelet-object-id" || !strings.HasSuffix(pull["scope"].(string), "/images") {
+		t.Errorf("AcrPull to %v on %v, want the kubelet identity on the registry", pull["principalId"], pull["scope"])
+	}
+}
+
+// Each federated credential trusts the cluster's issuer for exactly the
+// service account its identity serves, and that account names the
+// identity's client id.
+func TestAzureFederatedCredentialsMatchServiceAccounts(t *testing.T) {
+	p := azure(t)
+	annotated := map[string]string{}
+	for _, sa := range p.Find("kubernetes:core/v1:ServiceAccount") {
+		key := fmt.Sprintf("%v:%v", at(sa.Inputs, "metadata", "namespace"), at(sa.Inputs, "metadata", "name"))
+		annotated[key] = fmt.Sprint(at(sa.Inputs, "metadata", "annotations", identity.ClientIDAnnotation))
+	}
+	clientIDs := map[string]string{}
+	for _, id := range p.Find("azure-native:managedidentity:UserAssignedIdentity") {
+		clientIDs[id.Name] = "client-id-of-" + id.Name
+	}
+	subjects := map[string]bool{}
+	for _, fic := range p.Find("azure-native:managedidentity:FederatedIdentityCredential") {
+		in := fic.Inputs
+		if in["issuer"] != p.Outputs["oidcIssuerUrl"] || fmt.Sprint(in["audiences"]) != "[api://AzureADTokenExchange]" {
+			t.Errorf("%s: issuer %v audiences %v", fic.Name, in["issuer"], in["audiences"])
+		}
+		subject := in["subject"].(string)
+		subjects[subject] = true
+		sa := strings.TrimPrefix(subject, "system:serviceaccount:")
+		if sa == "kube-system:keda-operator" {
+			continue // the add-on's operator, which AKS runs
+		}
+		if got, ok := annotated[sa]; !ok || got != clientIDs[in["resourceName"].(string)] {
+			t.Errorf("%s: subject %s: service account annotated %q, want the client id of %v", fic.Name, subject, got, in["resourceName"])
+		}
+	}
+	for _, s := range []string{"system:serviceaccount:edw:consumer", "system:serviceaccount:edw:producer", "system:serviceaccount:kube-system:keda-operator"} {
+		if !subjects[s] {
+			t.Errorf("no federated credential for %s", s)
+		}
+	}
+	for _, d := range p.Find("kubernetes:apps/v1:Deployment") {
+		if at(d.Inputs, "spec", "template", "metadata", "labels", "azure.workload.identity/use") != "true" {
+			t.Errorf("%s pods do not opt in to workload identity", d.Name)
+		}
+	}
+}
+
+func TestAzureScaledObjectWatchesTheQueue(t *testing.T) {
+	p := azure(t)
+	trigger := at(one(t, p, "kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer").Inputs, "spec", "triggers", 0)
+	if at(trigger, "type") != "azure-queue" {
+		t.Fatalf("trigger type %v", at(trigger, "type"))
+	}
+	for k, want := range map[string]any{
+		"queueName": p.Outputs["queueName"], "accountName": p.Outputs["storageAccountName"], "cloud": "AzurePublicCloud",
+		"queueLength": "5", "activationQueueLength": "20",
+	} {
+		if got := at(trigger, "metadata", k); got != want || got == nil {
+			t.Errorf("trigger %s = %v, want %v", k, got, want)
+		}
+	}
+	auth := one(t, p, "kubernetes:keda.sh/v1alpha1:TriggerAuthentication", "consumer-auth").Inputs
+	if at(auth, "spec", "podIdentity", "provider") != "azure-workload" || at(auth, "spec", "podIdentity", "identityId") != p.Outputs["kedaClientId"] {
+		t.Errorf("podIdentity %v, want azure-workload with the KEDA identity's client id %v", at(auth, "spec", "podIdentity"), p.Outputs["kedaClientId"])
+	}
+	if len(p.Find("kubernetes:helm.sh/v4:Chart")) != 0 {
+		t.Error("the Azure stack installs a chart; the KEDA add-on runs KEDA")
+	}
+}
+
+func TestAzureConsumerSettingsComeFromTheStack(t *testing.T) {
+	p := azure(t)
+	env := map[string]any{}
+	for _, e := range at(one(t, p, "kubernetes:apps/v1:Deployment", "edw-consumer").Inputs, "spec", "template", "spec", "containers", 0, "env").([]any) {
+		env[at(e, "name").(string)] = at(e, "value")
+	}
+	for k, v := range map[string]any{
+		"EDW_CLOUD": "azure", "AZURE_STORAGE_ACCOUNT_NAME": p.Outputs["storageAccountName"], "AZURE_QUEUE_NAME": "work",
+		"AZURE_TABLE_NAME": "payments", "AZURE_POISON_QUEUE_NAME": "work-poison", "EDW_MAX_DELIVERIES": "5", "EDW_VISIBILITY_TIMEOUT": "60s",
+	} {
+		if env[k] != v {
+			t.Errorf("consumer env %s = %v, want %v", k, env[k], v)
+		}
+	}
+	if _, ok := env["AZURE_STORAGE_CONNECTION_STRING"]; ok {
+		t.Error("the consumer gets a connection string; it must use its identity")
+	}
+}
+
+func TestAzureNodePool(t *testing.T) {
+	p := azure(t)
+	np := one(t, p, "kubernetes:karpenter.sh/v1:NodePool", "workload").Inputs
+	ref := at(np, "spec", "template", "spec", "nodeClassRef")
+	nc := one(t, p, "kubernetes:karpenter.azure.com/v1beta1:AKSNodeClass", "workload-nodeclass").Inputs
+	if at(ref, "group") != "karpenter.azure.com" || at(ref, "kind") != "AKSNodeClass" || at(ref, "name") != at(nc, "metadata", "name") {
+		t.Errorf("nodeClassRef %v", ref)
+	}
+	if at(nc, "spec", "imageFamily") != "AzureLinux" || at(nc, "spec", "osDiskSizeGB") != 128.0 {
+		t.Errorf("AKSNodeClass spec %v", at(nc, "spec"))
+	}
+	if r := at(np, "spec", "template", "spec", "requirements", 1); at(r, "key") != "karpenter.azure.com/sku-family" || fmt.Sprint(at(r, "values")) != "[D]" {
+		t.Errorf("instance requirement %v", r)
+	}
+}
+
+// At destroy: the ScaledObject, then the consumer, then the NodePool (NAP
+// removes its nodes), then the cluster.
+func TestAzureDestroyOrder(t *testing.T) {
+	p := azure(t)
+	urn := func(typ, name string) string { return one(t, p, typ, name).URN }
+	chain := []string{
+		urn("kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer"),
+		urn("kubernetes:apps/v1:Deployment", "edw-consumer"),
+		urn("kubernetes:karpenter.sh/v1:NodePool", "workload"),
+		urn("azure-native:containerservice/v20241002preview:ManagedCluster", "cluster"),
+	}
+	for i := 0; i+1 < len(chain); i++ {
+		if !dependsOn(p, chain[i], chain[i+1]) {
+			t.Errorf("%s does not depend on %s", chain[i], chain[i+1])
+		}
+	}
+}
+
+func TestAzureOutputs(t *testing.T) {
+	p := azure(t)
+	for _, k := range []string{
+		"resourceGroup", "location", "storageAccountName", "queueName", "poisonQueueName", "tableName", "registryName",
+		"clusterName", "clusterIdentityName", "kubeconfig", "consumerIdentityName", "consumerClientId", "consumerServiceAccount",
+		"consumerFederatedCredentialName", "kedaFederatedCredentialName", "kedaClientId", "imageRefs",
+	} {
+		if v, ok := p.Outputs[k]; !ok || v == "" || v == nil {
+			t.Errorf("output %s = %v", k, v)
+		}
+	}
+	if p.Outputs["kubeconfig"] != "[secret]" {
+		t.Error("the kubeconfig output is not secret")
+	}
+}
