@@ -4,7 +4,7 @@ export GOPROXY ?= https://proxy.golang.org
 export GOFLAGS ?= -mod=readonly
 BENCH_MESSAGES ?= 2000
 
-STACKS ?= aws
+STACKS ?= aws azure
 
 .PHONY: test lint test-program test-apps render bench emulators-start emulators-stop
 

@@ -19,11 +19,15 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Cluster.Name != "edw-dev" || cfg.Keda.MinReplicas != 0 || cfg.Keda.PollingInterval != 10 {
+	if cfg.Cluster.Name != "edw-dev" || cfg.Keda.MinReplicas != 0 || cfg.Keda.PollingInterval != 10 || cfg.Cluster.SystemNodeType != "m6i.large" {
 		t.Fatalf("defaults: cluster %q, keda min %d polling %d", cfg.Cluster.Name, cfg.Keda.MinReplicas, cfg.Keda.PollingInterval)
 	}
 	if got := strings.Join(cfg.Karpenter.CapacityTypes, ","); got != "spot,on-demand" {
 		t.Fatalf("capacity types %q", got)
+	}
+	azure, err := Load("dev", get(map[string]string{"edw:cloud": "azure"}))
+	if err != nil || azure.Cluster.SystemNodeType != "Standard_D4ds_v5" {
+		t.Fatalf("azure defaults: %v, system node type %q", err, azure.Cluster.SystemNodeType)
 	}
 }
 
@@ -59,6 +63,8 @@ func TestInvalidConfigNamesTheKeyAndTheFix(t *testing.T) {
 		{map[string]string{"edw:consumer.memory": "lots"}, `edw:consumer.memory is "lots": want a Kubernetes quantity`},
 		{map[string]string{"edw:producer.ratePerSecond": "-1"}, "edw:producer.ratePerSecond is -1: want 0 (off) or more"},
 		{map[string]string{"edw:images.consumer": "repo/consumer:1"}, "edw:images.producer and edw:images.consumer must be set together"},
+		{map[string]string{"edw:karpenter.imageFamily": "Windows"}, `edw:karpenter.imageFamily is "Windows": want AzureLinux or Ubuntu2204`},
+		{map[string]string{"edw:karpenter.osDiskSizeGB": "10"}, "edw:karpenter.osDiskSizeGB is 10: want 30 to 2048"},
 	} {
 		values := map[string]string{"edw:cloud": "aws"}
 		for k, v := range tc.set {
