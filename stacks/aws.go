@@ -2,11 +2,8 @@ package stacks
 
 import (
 	"fmt"
-	"maps"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/edw-project/edw/components/cluster"
@@ -34,7 +31,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws partition: %w", err)
 	}
-	tags := pulumi.StringMap{"edw-project": pulumi.String(ctx.Project()), "edw-stack": pulumi.String(ctx.Stack())}
+	tags := stackTags(ctx)
 	autoMode := cfg.Karpenter.Mode == "auto"
 
 	// Infrastructure.
@@ -69,13 +66,10 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 
 	// Identities: one role per principal, each scoped to its queue or table.
-	ns, err := corev1.NewNamespace(ctx, "namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(cfg.Namespace)},
-	}, k8s)
+	namespace, err := cfg.newNamespace(ctx, k8s)
 	if err != nil {
 		return nil, err
 	}
-	namespace := ns.Metadata.Name().Elem()
 	principal := func(namespace pulumi.StringInput, sa string, create bool, statements ...identity.Statement) (*identity.PodIdentity, error) {
 		return identity.NewPodIdentity(ctx, sa, &identity.PodIdentityArgs{
 			ClusterName: eks.ClusterName, Namespace: namespace, ServiceAccount: sa,
@@ -134,51 +128,30 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	// The workload, scaled by KEDA. It depends on the NodePool so that at
 	// destroy its pods go before the pool, while Karpenter still runs to
 	// remove the nodes it launched.
-	appEnv := pulumi.StringMap{
-		"EDW_CLOUD":     pulumi.String("aws"),
-		"AWS_REGION":    pulumi.String(region.Name),
-		"SQS_QUEUE_URL": work.QueueUrl,
-	}
-	consumerEnv := maps.Clone(appEnv)
-	consumerEnv["DYNAMODB_TABLE"] = table.TableName
-	maps.Copy(consumerEnv, cfg.consumerEnv())
-	wl, err := workload.New(ctx, "edw", &workload.Args{
-		Namespace: namespace,
-		Consumer: workload.ConsumerArgs{
-			Image: imgs.ImageRefs.MapIndex(pulumi.String(workload.Consumer)), ServiceAccount: consumerID.ServiceAccountName,
-			Env: consumerEnv, CPU: cfg.Consumer.CPU, Memory: cfg.Consumer.Memory,
-			ShutdownTimeoutSeconds: cfg.Consumer.ShutdownTimeoutSeconds,
+	wl, err := cfg.newWorkload(ctx, namespace, cloudApps{
+		images: imgs.ImageRefs, consumerSA: consumerID.ServiceAccountName, producerSA: producerID.ServiceAccountName,
+		env: pulumi.StringMap{
+			"EDW_CLOUD":     pulumi.String("aws"),
+			"AWS_REGION":    pulumi.String(region.Name),
+			"SQS_QUEUE_URL": work.QueueUrl,
 		},
-		Producer: workload.ProducerArgs{
-			Image: imgs.ImageRefs.MapIndex(pulumi.String(workload.Producer)), ServiceAccount: producerID.ServiceAccountName,
-			Env: appEnv, RatePerSecond: cfg.Producer.RatePerSecond, Replicas: cfg.Producer.Replicas,
-		},
-		NodeSelector: map[string]string{cluster.SystemPoolLabel: workloadPool},
-		DependsOn:    []pulumi.Resource{pool.NodePool, consumerID.Association, producerID.Association},
+		consumerEnv: pulumi.StringMap{"DYNAMODB_TABLE": table.TableName},
+		dependsOn:   []pulumi.Resource{pool.NodePool, consumerID.Association, producerID.Association},
 	}, k8s)
 	if err != nil {
 		return nil, err
 	}
-	scaler, err := keda.NewScaler(ctx, workload.Consumer, &keda.ScalerArgs{
-		Install: &keda.InstallArgs{
+	scaler, err := cfg.newScaler(ctx, namespace, wl.ConsumerDeployment,
+		&keda.InstallArgs{
 			NodeSelector: systemSelector, Toleration: cluster.CriticalAddonsOnly,
 			DependsOn: append([]pulumi.Resource{kedaID, kedaID.Association}, eks.SystemNodes...),
 		},
-		Namespace: namespace, Deployment: wl.ConsumerDeployment,
-		MinReplicas: cfg.Keda.MinReplicas, MaxReplicas: cfg.Keda.MaxReplicas,
-		PollingInterval: cfg.Keda.PollingInterval, CooldownPeriod: cfg.Keda.CooldownPeriod,
-		Trigger: keda.Trigger{
-			Type: "aws-sqs-queue",
-			Metadata: pulumi.StringMap{
-				"queueURL":              work.QueueUrl,
-				"awsRegion":             pulumi.String(region.Name),
-				"queueLength":           pulumi.String(fmt.Sprint(cfg.Keda.QueueLength)),
-				"activationQueueLength": pulumi.String(fmt.Sprint(cfg.Keda.ActivationQueueLength)),
-			},
+		keda.Trigger{
+			Type:     "aws-sqs-queue",
+			Metadata: pulumi.StringMap{"queueURL": work.QueueUrl, "awsRegion": pulumi.String(region.Name)},
 			// The operator's own pod identity reads the queue depth.
 			PodIdentity: pulumi.StringMap{"provider": pulumi.String("aws")},
-		},
-	}, k8s)
+		}, nil, k8s)
 	if err != nil {
 		return nil, err
 	}

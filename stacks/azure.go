@@ -2,12 +2,9 @@ package stacks
 
 import (
 	"fmt"
-	"maps"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/resources/v2"
-	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/edw-project/edw/components/cluster"
@@ -39,7 +36,7 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("azure subscription: %w", err)
 	}
-	tags := pulumi.StringMap{"edw-project": pulumi.String(ctx.Project()), "edw-stack": pulumi.String(ctx.Stack())}
+	tags := stackTags(ctx)
 
 	// Infrastructure.
 	rg, err := resources.NewResourceGroup(ctx, "edw", &resources.ResourceGroupArgs{Tags: tags})
@@ -73,13 +70,10 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 
 	// Identities: one per principal, federated with its service account,
 	// each role on the one queue or table it needs.
-	ns, err := corev1.NewNamespace(ctx, "namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(cfg.Namespace)},
-	}, k8s)
+	namespace, err := cfg.newNamespace(ctx, k8s)
 	if err != nil {
 		return nil, err
 	}
-	namespace := ns.Metadata.Name().Elem()
 	principal := func(namespace pulumi.StringInput, sa string, create bool, grants ...identity.Grant) (*identity.Federated, error) {
 		return identity.NewFederated(ctx, sa, &identity.FederatedArgs{
 			ResourceGroupName: rg.Name, SubscriptionID: client.SubscriptionId, Issuer: aks.OidcIssuerUrl,
@@ -117,55 +111,32 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	// The workload, scaled by the KEDA add-on. It depends on the NodePool so
 	// that at destroy its pods go before the pool, and the pool before the
 	// cluster.
-	appEnv := pulumi.StringMap{
-		"EDW_CLOUD":                  pulumi.String("azure"),
-		"AZURE_STORAGE_ACCOUNT_NAME": account.AccountName,
-		"AZURE_QUEUE_NAME":           account.QueueName,
-	}
-	consumerEnv := maps.Clone(appEnv)
-	maps.Copy(consumerEnv, pulumi.StringMap{
-		"AZURE_TABLE_NAME":        table.TableName,
-		"AZURE_POISON_QUEUE_NAME": account.PoisonQueueName,
-	})
-	maps.Copy(consumerEnv, cfg.consumerEnv())
-	ready := append([]pulumi.Resource{pool.NodePool}, consumerID.Ready...)
-	wl, err := workload.New(ctx, "edw", &workload.Args{
-		Namespace: namespace,
-		Consumer: workload.ConsumerArgs{
-			Image: registry.ImageRefs.MapIndex(pulumi.String(workload.Consumer)), ServiceAccount: consumerID.ServiceAccountName,
-			Env: consumerEnv, CPU: cfg.Consumer.CPU, Memory: cfg.Consumer.Memory,
-			ShutdownTimeoutSeconds: cfg.Consumer.ShutdownTimeoutSeconds,
+	dependsOn := append([]pulumi.Resource{pool.NodePool}, consumerID.Ready...)
+	wl, err := cfg.newWorkload(ctx, namespace, cloudApps{
+		images: registry.ImageRefs, consumerSA: consumerID.ServiceAccountName, producerSA: producerID.ServiceAccountName,
+		env: pulumi.StringMap{
+			"EDW_CLOUD":                  pulumi.String("azure"),
+			"AZURE_STORAGE_ACCOUNT_NAME": account.AccountName,
+			"AZURE_QUEUE_NAME":           account.QueueName,
 		},
-		Producer: workload.ProducerArgs{
-			Image: registry.ImageRefs.MapIndex(pulumi.String(workload.Producer)), ServiceAccount: producerID.ServiceAccountName,
-			Env: appEnv, RatePerSecond: cfg.Producer.RatePerSecond, Replicas: cfg.Producer.Replicas,
-		},
-		PodLabels:    map[string]string{workloadIdentityLabel: "true"},
-		NodeSelector: map[string]string{cluster.SystemPoolLabel: workloadPool},
-		DependsOn:    append(ready, producerID.Ready...),
+		consumerEnv: pulumi.StringMap{"AZURE_TABLE_NAME": table.TableName, "AZURE_POISON_QUEUE_NAME": account.PoisonQueueName},
+		podLabels:   map[string]string{workloadIdentityLabel: "true"},
+		dependsOn:   append(dependsOn, producerID.Ready...),
 	}, k8s)
 	if err != nil {
 		return nil, err
 	}
-	scaler, err := keda.NewScaler(ctx, workload.Consumer, &keda.ScalerArgs{
-		Namespace: namespace, Deployment: wl.ConsumerDeployment,
-		MinReplicas: cfg.Keda.MinReplicas, MaxReplicas: cfg.Keda.MaxReplicas,
-		PollingInterval: cfg.Keda.PollingInterval, CooldownPeriod: cfg.Keda.CooldownPeriod,
-		Trigger: keda.Trigger{
-			Type: "azure-queue",
-			Metadata: pulumi.StringMap{
-				"queueName":             account.QueueName,
-				"accountName":           account.AccountName,
-				"queueLength":           pulumi.String(fmt.Sprint(cfg.Keda.QueueLength)),
-				"activationQueueLength": pulumi.String(fmt.Sprint(cfg.Keda.ActivationQueueLength)),
-				"cloud":                 pulumi.String("AzurePublicCloud"),
-			},
-			// The identity's client id, which the token exchange takes (not
-			// its principal id).
-			PodIdentity: pulumi.StringMap{"provider": pulumi.String("azure-workload"), "identityId": kedaID.ClientId},
+	scaler, err := cfg.newScaler(ctx, namespace, wl.ConsumerDeployment, nil, keda.Trigger{
+		Type: "azure-queue",
+		Metadata: pulumi.StringMap{
+			"queueName":   account.QueueName,
+			"accountName": account.AccountName,
+			"cloud":       pulumi.String("AzurePublicCloud"),
 		},
-		DependsOn: kedaID.Ready,
-	}, k8s)
+		// The identity's client id, which the token exchange takes (not its
+		// principal id).
+		PodIdentity: pulumi.StringMap{"provider": pulumi.String("azure-workload"), "identityId": kedaID.ClientId},
+	}, kedaID.Ready, k8s)
 	if err != nil {
 		return nil, err
 	}

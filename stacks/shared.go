@@ -2,12 +2,16 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/edw-project/edw/components/cluster"
 	"github.com/edw-project/edw/components/images"
 	"github.com/edw-project/edw/components/karpenter"
+	"github.com/edw-project/edw/components/keda"
 	"github.com/edw-project/edw/components/workload"
 )
 
@@ -51,4 +55,73 @@ func (c *Config) imageSources() images.Sources {
 		refs[workload.Producer] = c.Images.Producer
 	}
 	return images.Sources{Apps: []string{workload.Consumer, workload.Producer}, Context: AppsDir, Prebuilt: refs}
+}
+
+// stackTags mark every cloud resource with the project and stack.
+func stackTags(ctx *pulumi.Context) pulumi.StringMap {
+	return pulumi.StringMap{"edw-project": pulumi.String(ctx.Project()), "edw-stack": pulumi.String(ctx.Stack())}
+}
+
+// newNamespace creates the workload's namespace; identities and the
+// workload both live there.
+func (c *Config) newNamespace(ctx *pulumi.Context, k8s pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	ns, err := corev1.NewNamespace(ctx, "namespace", &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(c.Namespace)},
+	}, k8s)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return ns.Metadata.Name().Elem(), nil
+}
+
+// cloudApps is what a cloud's composition gives the workload.
+type cloudApps struct {
+	images pulumi.StringMapOutput
+	// consumerSA and producerSA run the apps with their identities.
+	consumerSA, producerSA pulumi.StringInput
+	// env is both apps' settings; consumerEnv adds the consumer's own.
+	env, consumerEnv pulumi.StringMap
+	podLabels        map[string]string
+	// dependsOn are what the Deployments need first and outlive at
+	// destroy: the NodePool and the identities.
+	dependsOn []pulumi.Resource
+}
+
+// newWorkload deploys the producer and consumer on the workload's nodes.
+func (c *Config) newWorkload(ctx *pulumi.Context, namespace pulumi.StringInput, a cloudApps, k8s pulumi.ResourceOption) (*workload.Workload, error) {
+	consumerEnv := maps.Clone(a.env)
+	maps.Copy(consumerEnv, a.consumerEnv)
+	maps.Copy(consumerEnv, c.consumerEnv())
+	return workload.New(ctx, "edw", &workload.Args{
+		Namespace: namespace,
+		Consumer: workload.ConsumerArgs{
+			Image: a.images.MapIndex(pulumi.String(workload.Consumer)), ServiceAccount: a.consumerSA,
+			Env: consumerEnv, CPU: c.Consumer.CPU, Memory: c.Consumer.Memory,
+			ShutdownTimeoutSeconds: c.Consumer.ShutdownTimeoutSeconds,
+		},
+		Producer: workload.ProducerArgs{
+			Image: a.images.MapIndex(pulumi.String(workload.Producer)), ServiceAccount: a.producerSA,
+			Env: a.env, RatePerSecond: c.Producer.RatePerSecond, Replicas: c.Producer.Replicas,
+		},
+		PodLabels:    a.podLabels,
+		NodeSelector: map[string]string{cluster.SystemPoolLabel: workloadPool},
+		DependsOn:    a.dependsOn,
+	}, k8s)
+}
+
+// newScaler scales the consumer on trigger with the configured bounds;
+// install is nil where the cluster runs KEDA itself.
+func (c *Config) newScaler(ctx *pulumi.Context, namespace, deployment pulumi.StringInput, install *keda.InstallArgs, trigger keda.Trigger, dependsOn []pulumi.Resource, k8s pulumi.ResourceOption) (*keda.Scaler, error) {
+	maps.Copy(trigger.Metadata, pulumi.StringMap{
+		"queueLength":           pulumi.String(fmt.Sprint(c.Keda.QueueLength)),
+		"activationQueueLength": pulumi.String(fmt.Sprint(c.Keda.ActivationQueueLength)),
+	})
+	return keda.NewScaler(ctx, workload.Consumer, &keda.ScalerArgs{
+		Install:   install,
+		Namespace: namespace, Deployment: deployment,
+		MinReplicas: c.Keda.MinReplicas, MaxReplicas: c.Keda.MaxReplicas,
+		PollingInterval: c.Keda.PollingInterval, CooldownPeriod: c.Keda.CooldownPeriod,
+		Trigger:   trigger,
+		DependsOn: dependsOn,
+	}, k8s)
 }
