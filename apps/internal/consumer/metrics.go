@@ -26,7 +26,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	m := &metrics{
 		received:      counter("messages_received_total", "Messages received from the queue, redeliveries included."),
-		processed:     counter("messages_processed_total", "Messages written to the store and then deleted from the queue."),
+		processed:     counter("messages_processed_total", "Messages whose row was written and whose delete was then sent (failed deletes also count in delete_failures_total)."),
 		writeFailures: counter("write_failures_total", "Record writes that failed and were retried or left for redelivery."),
 		deleteErrors:  counter("delete_failures_total", "Messages written but not deleted; they are redelivered and rewritten."),
 		released:      counter("messages_released_total", "Messages handed back to the queue unprocessed at shutdown."),
