@@ -141,17 +141,18 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	scaler, err := cfg.newScaler(ctx, namespace, wl.ConsumerDeployment,
-		&keda.InstallArgs{
+	scaler, err := cfg.newScaler(ctx, namespace, wl.ConsumerDeployment, scaling{
+		install: &keda.InstallArgs{
 			NodeSelector: systemSelector, Toleration: cluster.CriticalAddonsOnly,
 			DependsOn: append([]pulumi.Resource{kedaID, kedaID.Association}, eks.SystemNodes...),
 		},
-		keda.Trigger{
+		queue: keda.Trigger{
 			Type:     "aws-sqs-queue",
 			Metadata: pulumi.StringMap{"queueURL": work.QueueUrl, "awsRegion": pulumi.String(region.Name)},
-			// The operator's own pod identity reads the queue depth.
-			PodIdentity: pulumi.StringMap{"provider": pulumi.String("aws")},
-		}, nil, k8s)
+		},
+		// The operator's own pod identity reads the queue depth.
+		podIdentity: pulumi.StringMap{"provider": pulumi.String("aws")},
+	}, k8s)
 	if err != nil {
 		return nil, err
 	}

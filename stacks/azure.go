@@ -28,6 +28,23 @@ const (
 	workloadIdentityLabel = "azure.workload.identity/use"
 )
 
+// prometheusTriggers is the optional second trigger: a PromQL query on an
+// Azure Monitor workspace, read with KEDA's workload identity.
+func (c *Config) prometheusTriggers() []keda.Trigger {
+	p := c.Keda.Prometheus
+	if p.WorkspaceID == "" {
+		return nil
+	}
+	return []keda.Trigger{{
+		Type: "prometheus",
+		Metadata: pulumi.StringMap{
+			"serverAddress": pulumi.String(p.QueryEndpoint),
+			"query":         pulumi.String(p.Query),
+			"threshold":     pulumi.String(p.Threshold),
+		},
+	}}
+}
+
 // Azure composes the Azure stack: AKS with node auto-provisioning and the
 // KEDA add-on, Storage Queue and Table, ACR, workload identities and the
 // workload.
@@ -93,8 +110,11 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	kedaID, err := principal(pulumi.String(kedaAddonNamespace), keda.OperatorServiceAccount, false,
-		identity.Grant{Name: "queue", Role: identity.StorageQueueDataReader, Scope: account.QueueId})
+	kedaGrants := []identity.Grant{{Name: "queue", Role: identity.StorageQueueDataReader, Scope: account.QueueId}}
+	if p := cfg.Keda.Prometheus; p.WorkspaceID != "" {
+		kedaGrants = append(kedaGrants, identity.Grant{Name: "metrics", Role: identity.MonitoringDataReader, Scope: pulumi.String(p.WorkspaceID)})
+	}
+	kedaID, err := principal(pulumi.String(kedaAddonNamespace), keda.OperatorServiceAccount, false, kedaGrants...)
 	if err != nil {
 		return nil, err
 	}
@@ -126,17 +146,21 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	scaler, err := cfg.newScaler(ctx, namespace, wl.ConsumerDeployment, nil, keda.Trigger{
-		Type: "azure-queue",
-		Metadata: pulumi.StringMap{
-			"queueName":   account.QueueName,
-			"accountName": account.AccountName,
-			"cloud":       pulumi.String("AzurePublicCloud"),
+	scaler, err := cfg.newScaler(ctx, namespace, wl.ConsumerDeployment, scaling{
+		queue: keda.Trigger{
+			Type: "azure-queue",
+			Metadata: pulumi.StringMap{
+				"queueName":   account.QueueName,
+				"accountName": account.AccountName,
+				"cloud":       pulumi.String("AzurePublicCloud"),
+			},
 		},
+		more: cfg.prometheusTriggers(),
 		// The identity's client id, which the token exchange takes (not its
 		// principal id).
-		PodIdentity: pulumi.StringMap{"provider": pulumi.String("azure-workload"), "identityId": kedaID.ClientId},
-	}, kedaID.Ready, k8s)
+		podIdentity: pulumi.StringMap{"provider": pulumi.String("azure-workload"), "identityId": kedaID.ClientId},
+		dependsOn:   kedaID.Ready,
+	}, k8s)
 	if err != nil {
 		return nil, err
 	}

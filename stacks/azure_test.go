@@ -230,3 +230,29 @@ func TestAzureOutputs(t *testing.T) {
 		t.Error("the kubeconfig output is not secret")
 	}
 }
+
+// The optional Prometheus trigger reads an Azure Monitor workspace with
+// KEDA's identity, which then holds Monitoring Data Reader on it.
+func TestAzurePrometheusTrigger(t *testing.T) {
+	workspace := "/subscriptions/s/resourceGroups/g/providers/Microsoft.Monitor/accounts/metrics"
+	p, err := renderStack(t, "azure", map[string]string{
+		"edw:keda.prometheus.workspaceId":   workspace,
+		"edw:keda.prometheus.queryEndpoint": "https://metrics-abcd.westeurope.prometheus.monitor.azure.com",
+		"edw:keda.prometheus.query":         `sum(rate(edw_consumer_messages_received_total[1m]))`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	triggers := at(one(t, p, "kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer").Inputs, "spec", "triggers").([]any)
+	if len(triggers) != 2 || at(triggers[1], "type") != "prometheus" || at(triggers[1], "metadata", "threshold") != "10" ||
+		at(triggers[1], "authenticationRef", "name") != at(triggers[0], "authenticationRef", "name") {
+		t.Fatalf("triggers %v, want the queue and a prometheus trigger sharing the workload identity", triggers)
+	}
+	ra := one(t, p, "azure-native:authorization:RoleAssignment", "keda-operator-metrics").Inputs
+	if ra["scope"] != workspace || ra["roleDefinitionId"] != identity.RoleDefinitionID(render.SubscriptionID, identity.MonitoringDataReader) {
+		t.Errorf("metrics grant %v", ra)
+	}
+	if n := len(at(one(t, azure(t), "kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer").Inputs, "spec", "triggers").([]any)); n != 1 {
+		t.Errorf("without the keys the ScaledObject has %d triggers, want 1", n)
+	}
+}

@@ -44,6 +44,14 @@ type Config struct {
 		ActivationQueueLength int `key:"keda.activationQueueLength" default:"0" help:"Messages needed to scale from zero."`
 		PollingInterval       int `key:"keda.pollingIntervalSeconds" default:"10" help:"Seconds between KEDA's queue-length checks."`
 		CooldownPeriod        int `key:"keda.cooldownPeriodSeconds" default:"60" help:"Seconds after the last activity before scaling to zero."`
+
+		// Prometheus is an optional second trigger (Azure).
+		Prometheus struct {
+			WorkspaceID   string `key:"keda.prometheus.workspaceId" help:"Azure: Azure Monitor workspace resource id; with queryEndpoint and query, adds a Prometheus trigger read with KEDA's identity (granted Monitoring Data Reader on it)."`
+			QueryEndpoint string `key:"keda.prometheus.queryEndpoint" help:"Azure: the workspace's Prometheus query endpoint (https://<name>.<region>.prometheus.monitor.azure.com)."`
+			Query         string `key:"keda.prometheus.query" help:"Azure: PromQL query whose value drives the second trigger."`
+			Threshold     string `key:"keda.prometheus.threshold" default:"10" help:"Azure: value of the query per consumer pod."`
+		}
 	}
 
 	Karpenter struct {
@@ -195,18 +203,19 @@ func parseList(raw string) ([]string, error) {
 var defaultSystemNodeType = map[string]string{"aws": "m6i.large", "azure": "Standard_D4ds_v5"}
 
 var (
-	clusterName   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,37}[a-z0-9]$`)
-	k8sName       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	quantity      = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$`)
-	amiAlias      = regexp.MustCompile(`^(al2023|bottlerocket)@(latest|v[0-9a-z.\-]+)$`)
-	k8sVersion    = regexp.MustCompile(`^1\.[0-9]{2}$`)
-	imageRef      = regexp.MustCompile(`^[a-z0-9.\-:/_@]+$`)
-	capacities    = []string{"spot", "on-demand"}
-	archs         = []string{"amd64", "arm64"}
-	karpModes     = []string{"controller", "auto"}
-	clouds        = []string{"aws", "azure"}
-	imageFamilies = []string{"AzureLinux", "Ubuntu2204"}
-	maxRetention  = 1209600
+	clusterName      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,37}[a-z0-9]$`)
+	k8sName          = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	quantity         = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$`)
+	amiAlias         = regexp.MustCompile(`^(al2023|bottlerocket)@(latest|v[0-9a-z.\-]+)$`)
+	k8sVersion       = regexp.MustCompile(`^1\.[0-9]{2}$`)
+	imageRef         = regexp.MustCompile(`^[a-z0-9.\-:/_@]+$`)
+	monitorWorkspace = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$`)
+	capacities       = []string{"spot", "on-demand"}
+	archs            = []string{"amd64", "arm64"}
+	karpModes        = []string{"controller", "auto"}
+	clouds           = []string{"aws", "azure"}
+	imageFamilies    = []string{"AzureLinux", "Ubuntu2204"}
+	maxRetention     = 1209600
 )
 
 // validate checks every value and relation, reporting all problems at once;
@@ -264,6 +273,7 @@ func (c *Config) validate() error {
 	if c.Keda.CooldownPeriod < 0 {
 		bad("keda.cooldownPeriodSeconds", "is %d: want 0 or more", c.Keda.CooldownPeriod)
 	}
+	c.validatePrometheus(bad)
 	if !slices.Contains(karpModes, c.Karpenter.Mode) {
 		bad("karpenter.mode", "is %q: want controller or auto", c.Karpenter.Mode)
 	}
@@ -329,6 +339,28 @@ func (c *Config) validate() error {
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errors.Join(errs...)
+}
+
+// validatePrometheus checks the optional trigger: all of it or none, on
+// Azure only.
+func (c *Config) validatePrometheus(bad func(key, format string, args ...any)) {
+	p := c.Keda.Prometheus
+	if p.WorkspaceID == "" && p.QueryEndpoint == "" && p.Query == "" {
+		return
+	}
+	switch {
+	case c.Cloud != "azure":
+		bad("keda.prometheus.workspaceId", "is set on %q: the Prometheus trigger is for the Azure stack; unset the edw:keda.prometheus.* keys", c.Cloud)
+	case p.WorkspaceID == "" || p.QueryEndpoint == "" || p.Query == "":
+		bad("keda.prometheus.workspaceId", "edw:keda.prometheus.queryEndpoint and edw:keda.prometheus.query must be set together (or all left empty)")
+	case !monitorWorkspace.MatchString(p.WorkspaceID):
+		bad("keda.prometheus.workspaceId", "is %q: want /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Monitor/accounts/<name>", p.WorkspaceID)
+	case !strings.HasPrefix(p.QueryEndpoint, "https://"):
+		bad("keda.prometheus.queryEndpoint", "is %q: want the workspace's https:// query endpoint", p.QueryEndpoint)
+	}
+	if _, err := strconv.ParseFloat(p.Threshold, 64); err != nil {
+		bad("keda.prometheus.threshold", "is %q: want a number", p.Threshold)
+	}
 }
 
 func subset(got, allowed []string) error {

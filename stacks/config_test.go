@@ -65,6 +65,8 @@ func TestInvalidConfigNamesTheKeyAndTheFix(t *testing.T) {
 		{map[string]string{"edw:images.consumer": "repo/consumer:1"}, "edw:images.producer and edw:images.consumer must be set together"},
 		{map[string]string{"edw:karpenter.imageFamily": "Windows"}, `edw:karpenter.imageFamily is "Windows": want AzureLinux or Ubuntu2204`},
 		{map[string]string{"edw:karpenter.osDiskSizeGB": "10"}, "edw:karpenter.osDiskSizeGB is 10: want 30 to 2048"},
+		{map[string]string{"edw:keda.prometheus.query": "up"}, `edw:keda.prometheus.workspaceId is set on "aws": the Prometheus trigger is for the Azure stack`},
+		{map[string]string{"edw:cloud": "azure", "edw:keda.prometheus.query": "up"}, "edw:keda.prometheus.workspaceId edw:keda.prometheus.queryEndpoint and edw:keda.prometheus.query must be set together"},
 	} {
 		values := map[string]string{"edw:cloud": "aws"}
 		for k, v := range tc.set {

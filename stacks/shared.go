@@ -109,19 +109,32 @@ func (c *Config) newWorkload(ctx *pulumi.Context, namespace pulumi.StringInput, 
 	}, k8s)
 }
 
-// newScaler scales the consumer on trigger with the configured bounds;
-// install is nil where the cluster runs KEDA itself.
-func (c *Config) newScaler(ctx *pulumi.Context, namespace, deployment pulumi.StringInput, install *keda.InstallArgs, trigger keda.Trigger, dependsOn []pulumi.Resource, k8s pulumi.ResourceOption) (*keda.Scaler, error) {
-	maps.Copy(trigger.Metadata, pulumi.StringMap{
+// scaling is how a cloud's KEDA scales the consumer.
+type scaling struct {
+	// install is nil where the cluster runs KEDA itself.
+	install *keda.InstallArgs
+	// queue is the queue trigger; the queue-length settings are added here.
+	queue keda.Trigger
+	// more are further triggers.
+	more        []keda.Trigger
+	podIdentity pulumi.StringMap
+	dependsOn   []pulumi.Resource
+}
+
+// newScaler scales the consumer on its queue (and any more triggers) with
+// the configured bounds.
+func (c *Config) newScaler(ctx *pulumi.Context, namespace, deployment pulumi.StringInput, s scaling, k8s pulumi.ResourceOption) (*keda.Scaler, error) {
+	maps.Copy(s.queue.Metadata, pulumi.StringMap{
 		"queueLength":           pulumi.String(fmt.Sprint(c.Keda.QueueLength)),
 		"activationQueueLength": pulumi.String(fmt.Sprint(c.Keda.ActivationQueueLength)),
 	})
 	return keda.NewScaler(ctx, workload.Consumer, &keda.ScalerArgs{
-		Install:   install,
+		Install:   s.install,
 		Namespace: namespace, Deployment: deployment,
 		MinReplicas: c.Keda.MinReplicas, MaxReplicas: c.Keda.MaxReplicas,
 		PollingInterval: c.Keda.PollingInterval, CooldownPeriod: c.Keda.CooldownPeriod,
-		Trigger:   trigger,
-		DependsOn: dependsOn,
+		Triggers:    append([]keda.Trigger{s.queue}, s.more...),
+		PodIdentity: s.podIdentity,
+		DependsOn:   s.dependsOn,
 	}, k8s)
 }

@@ -22,6 +22,8 @@ const (
 	StorageQueueDataReader      = "19e7f393-937e-4f77-808e-94535e297925"
 	StorageTableDataContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
 	AcrPull                     = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+	// MonitoringDataReader queries an Azure Monitor workspace's metrics.
+	MonitoringDataReader = "b0d8363b-8ddd-447d-831f-62ca05bff136"
 )
 
 const (

@@ -41,8 +41,13 @@ type ScalerArgs struct {
 	// Replica bounds and timing (seconds). Required.
 	MinReplicas, MaxReplicas        int
 	PollingInterval, CooldownPeriod int
-	// Trigger says what to watch and how KEDA authenticates. Required.
-	Trigger Trigger
+	// Triggers say what to watch; the consumer scales on the largest
+	// demand among them. Required.
+	Triggers []Trigger
+	// PodIdentity is the TriggerAuthentication's podIdentity block, shared
+	// by the triggers, e.g. {provider: aws} or {provider: azure-workload,
+	// identityId: <client id>}. Required.
+	PodIdentity pulumi.StringMap
 	// DependsOn holds the ScaledObject until, e.g., the identity KEDA uses
 	// can sign in. Optional.
 	DependsOn []pulumi.Resource
@@ -60,13 +65,10 @@ type InstallArgs struct {
 
 // Trigger is one KEDA scaler.
 type Trigger struct {
-	// Type is the scaler, e.g. aws-sqs-queue or azure-queue.
+	// Type is the scaler, e.g. aws-sqs-queue, azure-queue or prometheus.
 	Type string
 	// Metadata is the scaler's settings.
 	Metadata pulumi.StringMap
-	// PodIdentity is the TriggerAuthentication's podIdentity block, e.g.
-	// {provider: aws} or {provider: azure-workload, identityId: <id>}.
-	PodIdentity pulumi.StringMap
 }
 
 // Scaler is KEDA scaling one Deployment.
@@ -101,7 +103,7 @@ func NewScaler(ctx *pulumi.Context, name string, args *ScalerArgs, opts ...pulum
 		ApiVersion:  pulumi.String(APIVersion),
 		Kind:        pulumi.String("TriggerAuthentication"),
 		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: args.Namespace},
-		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{"podIdentity": args.Trigger.PodIdentity}},
+		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{"podIdentity": args.PodIdentity}},
 	}, parent, pulumi.DependsOn(crds))
 	if err != nil {
 		return nil, err
@@ -116,11 +118,7 @@ func NewScaler(ctx *pulumi.Context, name string, args *ScalerArgs, opts ...pulum
 			"maxReplicaCount": pulumi.Int(args.MaxReplicas),
 			"pollingInterval": pulumi.Int(args.PollingInterval),
 			"cooldownPeriod":  pulumi.Int(args.CooldownPeriod),
-			"triggers": pulumi.Array{pulumi.Map{
-				"type":              pulumi.String(args.Trigger.Type),
-				"metadata":          args.Trigger.Metadata,
-				"authenticationRef": pulumi.Map{"name": auth.Metadata.Name().Elem()},
-			}},
+			"triggers":        triggers(args.Triggers, auth.Metadata.Name().Elem()),
 		}},
 	}, parent, pulumi.DependsOn(crds))
 	if err != nil {
@@ -139,12 +137,26 @@ func (a *ScalerArgs) validate() error {
 		return fmt.Errorf("args are required")
 	case a.Namespace == nil || a.Deployment == nil:
 		return fmt.Errorf("Namespace and Deployment are required")
-	case a.Trigger.Type == "" || len(a.Trigger.Metadata) == 0 || len(a.Trigger.PodIdentity) == 0:
-		return fmt.Errorf("Trigger needs Type, Metadata and PodIdentity")
+	case len(a.Triggers) == 0 || len(a.PodIdentity) == 0:
+		return fmt.Errorf("Triggers and PodIdentity are required")
 	case a.MinReplicas < 0 || a.MaxReplicas < max(a.MinReplicas, 1):
 		return fmt.Errorf("replicas: min %d, max %d: want 0 <= min <= max, max >= 1", a.MinReplicas, a.MaxReplicas)
 	}
+	for i, t := range a.Triggers {
+		if t.Type == "" || len(t.Metadata) == 0 {
+			return fmt.Errorf("trigger %d needs Type and Metadata", i)
+		}
+	}
 	return nil
+}
+
+// triggers renders the ScaledObject's triggers, all authenticated by auth.
+func triggers(ts []Trigger, auth pulumi.StringInput) pulumi.Array {
+	out := make(pulumi.Array, len(ts))
+	for i, t := range ts {
+		out[i] = pulumi.Map{"type": pulumi.String(t.Type), "metadata": t.Metadata, "authenticationRef": pulumi.Map{"name": auth}}
+	}
+	return out
 }
 
 // install deploys KEDA from its chart into its namespace.
