@@ -6,17 +6,22 @@ BENCH_MESSAGES ?= 2000
 
 STACKS ?= aws azure
 
-.PHONY: test lint test-program test-apps render bench emulators-start emulators-stop
+.PHONY: test lint lint-workflows test-program test-apps render bench emulators-start emulators-stop
 
 ## test: formatting and vet, the Pulumi program under mocks, then the apps
 ## against the emulators
 test: lint test-program test-apps
 
-lint:
+lint: lint-workflows
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd apps && $(GO) vet ./...
 	cd scripts/tools && $(GO) vet ./...
+
+## lint-workflows: the GitHub Actions workflows, with the pinned actionlint
+lint-workflows:
+	cd scripts/tools && $(GO) build -o ../../build/bin/actionlint github.com/rhysd/actionlint/cmd/actionlint
+	build/bin/actionlint -color=false
 
 ## test-program: the program for every stack under Pulumi's mocks
 test-program:
