@@ -412,6 +412,17 @@ func TestAWSDestroyOrder(t *testing.T) {
 			t.Errorf("the Karpenter chart does not depend on %s %s: it could outlive them at destroy", after.typ, after.name)
 		}
 	}
+	// The controller terminates its instances through the AWS APIs, which
+	// it reaches through NAT: the way out must go after the cluster.
+	for _, egress := range []struct{ typ, name string }{
+		{"aws:ec2/natGateway:NatGateway", "cluster-us-east-1a"},
+		{"aws:ec2/routeTableAssociation:RouteTableAssociation", "cluster-us-east-1b-private"},
+		{"aws:ec2/subnet:Subnet", "cluster-us-east-1a-private"},
+	} {
+		if !dependsOn(p, urn("eks:index:Cluster", "cluster"), urn(egress.typ, egress.name)) {
+			t.Errorf("the cluster does not depend on %s %s: it could go while Karpenter still drains", egress.typ, egress.name)
+		}
+	}
 }
 
 func TestAWSOutputs(t *testing.T) {

@@ -21,6 +21,10 @@ type network struct {
 	vpcID            pulumi.StringOutput
 	privateSubnetIDs pulumi.StringArray
 	publicSubnetIDs  pulumi.StringArray
+	// egress is the private subnets' way out (NAT gateways, routes). The
+	// cluster depends on it, so that at destroy the controllers keep
+	// reaching the AWS APIs until their nodes are gone.
+	egress []pulumi.Resource
 }
 
 // subnetCIDRs splits a /16 into one private and one public range per zone.
@@ -100,9 +104,11 @@ func newNetwork(ctx *pulumi.Context, name, vpcCIDR string, zones []string, disco
 		if err != nil {
 			return nil, err
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, zoneName+"-private", &ec2.RouteTableAssociationArgs{SubnetId: private.ID(), RouteTableId: routes.ID()}, opts...); err != nil {
+		assoc, err := ec2.NewRouteTableAssociation(ctx, zoneName+"-private", &ec2.RouteTableAssociationArgs{SubnetId: private.ID(), RouteTableId: routes.ID()}, opts...)
+		if err != nil {
 			return nil, err
 		}
+		n.egress = append(n.egress, nat, routes, assoc)
 		n.publicSubnetIDs = append(n.publicSubnetIDs, public.ID())
 		n.privateSubnetIDs = append(n.privateSubnetIDs, private.ID())
 	}
