@@ -134,7 +134,7 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 	if args.AutoMode {
 		clusterArgs.AutoMode = &eks.AutoModeOptionsArgs{Enabled: true, CreateNodeRole: pulumi.BoolRef(true)}
 	}
-	cluster, err := eks.NewCluster(ctx, name, clusterArgs, parent)
+	cluster, err := eks.NewCluster(ctx, name, clusterArgs, parent, pulumi.DependsOn(net.egress))
 	if err != nil {
 		return nil, err
 	}
