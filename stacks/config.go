@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Namespace is the config namespace of every key below: edw:<key>.
@@ -203,19 +202,21 @@ func parseList(raw string) ([]string, error) {
 var defaultSystemNodeType = map[string]string{"aws": "m6i.large", "azure": "Standard_D4ds_v5"}
 
 var (
-	clusterName      = regexp.MustCompile(`^[a-z][a-z0-9-]{0,37}[a-z0-9]$`)
-	k8sName          = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	quantity         = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$`)
-	amiAlias         = regexp.MustCompile(`^(al2023|bottlerocket)@(latest|v[0-9a-z.\-]+)$`)
-	k8sVersion       = regexp.MustCompile(`^1\.[0-9]{2}$`)
-	imageRef         = regexp.MustCompile(`^[a-z0-9.\-:/_@]+$`)
-	monitorWorkspace = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$`)
-	capacities       = []string{"spot", "on-demand"}
-	archs            = []string{"amd64", "arm64"}
-	karpModes        = []string{"controller", "auto"}
-	clouds           = []string{"aws", "azure"}
-	imageFamilies    = []string{"AzureLinux", "Ubuntu2204"}
-	maxRetention     = 1209600
+	clusterName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,37}[a-z0-9]$`)
+	k8sName     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	quantity    = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$`)
+	amiAlias    = regexp.MustCompile(`^(al2023|bottlerocket)@(latest|v[0-9a-z.\-]+)$`)
+	k8sVersion  = regexp.MustCompile(`^1\.[0-9]{2}$`)
+	imageRef    = regexp.MustCompile(`^[a-z0-9.\-:/_@]+$`)
+	// karpenterDuration is the NodePool CRD's pattern for durations.
+	karpenterDuration = regexp.MustCompile(`^(([0-9]+(s|m|h))+|Never)$`)
+	monitorWorkspace  = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$`)
+	capacities        = []string{"spot", "on-demand"}
+	archs             = []string{"amd64", "arm64"}
+	karpModes         = []string{"controller", "auto"}
+	clouds            = []string{"aws", "azure"}
+	imageFamilies     = []string{"AzureLinux", "Ubuntu2204"}
+	maxRetention      = 1209600
 )
 
 // validate checks every value and relation, reporting all problems at once;
@@ -290,8 +291,8 @@ func (c *Config) validate() error {
 		bad("karpenter.cpuLimit", "is %d: want 1 or more vCPUs", c.Karpenter.CPULimit)
 	}
 	for key, v := range map[string]string{"karpenter.consolidateAfter": c.Karpenter.ConsolidateAfter, "karpenter.expireAfter": c.Karpenter.ExpireAfter} {
-		if d, err := time.ParseDuration(v); err != nil || d < 0 {
-			bad(key, "is %q: want a duration like 1m or 720h", v)
+		if !karpenterDuration.MatchString(v) {
+			bad(key, "is %q: want whole seconds, minutes or hours like 30s, 1m or 720h (or Never)", v)
 		}
 	}
 	if !amiAlias.MatchString(c.Karpenter.AMIAlias) {

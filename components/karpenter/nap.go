@@ -13,6 +13,10 @@ import (
 const NapToken = "edw:karpenter:Nap"
 
 const (
+	// NapSchemaVersion is the Azure Karpenter provider whose AKSNodeClass
+	// and NodePool schemas the manifests are written (and checked) against;
+	// AKS runs node auto-provisioning itself.
+	NapSchemaVersion = "1.6.3"
 	// AKSNodeClassAPIVersion is the node class API of AKS node
 	// auto-provisioning.
 	AKSNodeClassAPIVersion = "karpenter.azure.com/v1beta1"
