@@ -6,7 +6,7 @@ BENCH_MESSAGES ?= 2000
 
 STACKS ?= aws azure
 
-.PHONY: test lint lint-workflows test-program test-apps render bench emulators-start emulators-stop
+.PHONY: test tools lint lint-workflows test-program conformance test-apps render bench emulators-start emulators-stop
 
 ## test: formatting and vet, the Pulumi program under mocks, then the apps
 ## against the emulators
@@ -18,14 +18,22 @@ lint: lint-workflows
 	cd apps && $(GO) vet ./...
 	cd scripts/tools && $(GO) vet ./...
 
-## lint-workflows: the GitHub Actions workflows, with the pinned actionlint
-lint-workflows:
-	cd scripts/tools && $(GO) build -o ../../build/bin/actionlint github.com/rhysd/actionlint/cmd/actionlint
+## tools: the pinned checkers (scripts/tools/go.mod) in build/bin
+tools:
+	cd scripts/tools && $(GO) build -o ../../build/bin/ github.com/rhysd/actionlint/cmd/actionlint sigs.k8s.io/kubectl-validate
+
+## lint-workflows: the GitHub Actions workflows
+lint-workflows: tools
 	build/bin/actionlint -color=false
 
-## test-program: the program for every stack under Pulumi's mocks
-test-program:
+## test-program: the program for every stack under Pulumi's mocks, and
+## its Kubernetes objects against the upstream schemas
+test-program: tools
 	$(GO) test -count=1 ./...
+
+## conformance: only the schema checks of the rendered objects
+conformance: tools
+	$(GO) test -count=1 -run 'Schema' ./stacks
 
 ## render: what each stack would deploy, offline, in build/render/<stack>
 render:
