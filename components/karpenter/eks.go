@@ -39,7 +39,7 @@ const (
 	// interruptionRetentionSeconds: an interruption notice is useless after
 	// a few minutes.
 	interruptionRetentionSeconds = 300
-	// rootVolume of Karpenter's nodes.
+	// rootVolumeSize is the root volume of the nodes Karpenter launches.
 	rootVolumeSize = "50Gi"
 )
 
