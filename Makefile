@@ -10,13 +10,14 @@ STACKS ?= aws azure
 
 ## test: formatting and vet, the Pulumi program under mocks, then the apps
 ## against the emulators
-test: lint test-program test-apps
+test: lint test-program conformance test-apps
 
 lint: lint-workflows
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd apps && $(GO) vet ./...
 	cd scripts/tools && $(GO) vet ./...
+	cd conformance/keda && $(GO) vet ./...
 
 ## tools: the pinned checkers (scripts/tools/go.mod) in build/bin
 tools:
@@ -31,13 +32,18 @@ lint-workflows: tools
 test-program: tools
 	$(GO) test -count=1 ./...
 
-## conformance: only the schema checks of the rendered objects
-conformance: tools
+## conformance: the rendered objects against the upstream schemas, and the
+## rendered KEDA triggers through KEDA's own scalers against the emulators
+conformance: tools render
 	$(GO) test -count=1 -run 'Schema' ./stacks
+	KEDA_CHECK_UNEXPECTED_SCALERS_PARAMS=enabled EDW_RENDER_DIR=$(CURDIR)/build/render \
+		scripts/with-emulators.sh sh -c 'cd ../conformance/keda && $(GO) test -count=1 -v ./...'
+
 
 ## render: what each stack would deploy, offline, in build/render/<stack>
 render:
-	@for stack in $(STACKS); do $(GO) run ./cmd/render --stack $$stack --out build/render/$$stack || exit 1; done
+	$(GO) build -o build/bin/render ./cmd/render
+	@for stack in $(STACKS); do build/bin/render --stack $$stack --out build/render/$$stack || exit 1; done
 
 test-apps:
 	scripts/with-emulators.sh $(GO) test -count=1 ./...

@@ -149,3 +149,16 @@ func TestSchemaCheckRejectsBadObjects(t *testing.T) {
 		})
 	}
 }
+
+// The module that runs KEDA's own scalers on the rendered triggers builds
+// with the KEDA the stacks deploy.
+func TestKedaConformanceUsesTheDeployedKeda(t *testing.T) {
+	b, err := os.ReadFile("conformance/keda/go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "github.com/kedacore/keda/v2 v" + keda.ChartVersion
+	if !strings.Contains(string(b), want) {
+		t.Fatalf("conformance/keda/go.mod does not require %s", want)
+	}
+}
