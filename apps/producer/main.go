@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/edw-project/edw/apps/internal/cloud"
 	"github.com/edw-project/edw/apps/internal/config"
 	"github.com/edw-project/edw/apps/internal/obs"
@@ -42,7 +44,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 
 	log, _ := obs.Logger(*level) // the level was validated above
-	q, _, err := backend.Open(ctx, obs.NewAPIRequests(obs.NewRegistry()))
+	// The producer serves no metrics: its API counter needs a registry, not
+	// the runtime collectors obs.NewRegistry adds.
+	q, _, err := backend.Open(ctx, obs.NewAPIRequests(prometheus.NewRegistry()))
 	if err != nil {
 		if config.IsError(err) {
 			return config.Report(stderr, fs, err)
