@@ -298,6 +298,7 @@ func TestBadSettings(t *testing.T) {
 		{"workers", "consumer", with(awsOK, "EDW_WORKERS=many"), nil, `EDW_WORKERS: want an integer from 1 to 256, got "many"`},
 		{"shutdown timeout", "consumer", with(awsOK, "EDW_SHUTDOWN_TIMEOUT=20"), nil, "EDW_SHUTDOWN_TIMEOUT: want a duration"},
 		{"flag named", "producer", awsOK, []string{"--rate", "-1"}, `--rate: want a number from 0 to 1e+06, got "-1"`},
+		{"id prefix", "producer", with(awsOK, "EDW_PRODUCER_ID_PREFIX=run/1"), nil, `EDW_PRODUCER_ID_PREFIX: id "run/1-0": want 1-128 characters`},
 		{"count", "producer", with(awsOK, "EDW_PRODUCER_COUNT=-5"), nil, "EDW_PRODUCER_COUNT: want an integer"},
 		{"log level", "consumer", with(awsOK, "EDW_LOG_LEVEL=loud"), nil, "EDW_LOG_LEVEL: want one of debug, info, warn, error"},
 	} {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/edw-project/edw/apps/internal/cloud"
 	"github.com/edw-project/edw/apps/internal/config"
+	"github.com/edw-project/edw/apps/internal/message"
 	"github.com/edw-project/edw/apps/internal/obs"
 	"github.com/edw-project/edw/apps/internal/producer"
 )
@@ -38,6 +39,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	rate := s.Float("rate", "EDW_PRODUCER_RATE", 0, 0, 1e6, "messages per second; 0 is as fast as possible")
 	concurrency := s.Int("concurrency", "EDW_PRODUCER_CONCURRENCY", 8, 1, 1024, "sends in flight")
 	progress := s.Duration("progress", "EDW_PRODUCER_PROGRESS", 5*time.Second, 100*time.Millisecond, time.Hour, "interval between progress logs")
+	idPrefix := s.String("id-prefix", "EDW_PRODUCER_ID_PREFIX", "", "message ids <prefix>-0, <prefix>-1, ... instead of random UUIDs (load tests that check every id arrived)")
+	s.Check(func(name func(flagName, env string) string) error {
+		if *idPrefix == "" {
+			return nil
+		}
+		if err := message.CheckID(*idPrefix + "-0"); err != nil {
+			return &config.Error{Name: name("id-prefix", "EDW_PRODUCER_ID_PREFIX"), Want: err.Error()}
+		}
+		return nil
+	})
 	level := s.Choice("log-level", "EDW_LOG_LEVEL", "info", []string{"debug", "info", "warn", "error"}, "log level")
 	if err := s.Parse(args); err != nil {
 		return config.Report(stderr, fs, err)
@@ -54,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Error("opening the queue", "err", err)
 		return 1
 	}
-	opts := producer.Options{Count: *count, Rate: *rate, Concurrency: *concurrency, Progress: *progress}
+	opts := producer.Options{Count: *count, Rate: *rate, Concurrency: *concurrency, Progress: *progress, IDPrefix: *idPrefix}
 	log.Info("producer started", "cloud", *backend.Cloud, "count", opts.Count, "rate", opts.Rate, "concurrency", opts.Concurrency)
 	sum := producer.Run(ctx, q, opts, log)
 	log.Info("producer finished", "sent", sum.Sent, "failed", sum.Failed,

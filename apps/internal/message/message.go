@@ -44,7 +44,21 @@ var ErrMalformed = errors.New("malformed message")
 
 // New returns a message with a fresh id, stamped now.
 func New(msg json.RawMessage, now time.Time) Message {
-	return Message{ID: uuid.NewString(), Msg: msg, SrcStamp: now.UTC()}
+	return WithID(uuid.NewString(), msg, now)
+}
+
+// WithID returns a message with the given id, stamped now. The id must pass
+// CheckID.
+func WithID(id string, msg json.RawMessage, now time.Time) Message {
+	return Message{ID: id, Msg: msg, SrcStamp: now.UTC()}
+}
+
+// CheckID reports whether id is a valid message id.
+func CheckID(id string) error {
+	if !idPattern.MatchString(id) {
+		return fmt.Errorf("id %q: want 1-128 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit", id)
+	}
+	return nil
 }
 
 // Encode returns the wire form of m.
@@ -62,9 +76,10 @@ func Decode(body []byte) (Message, error) {
 	if dec.More() {
 		return Message{}, fmt.Errorf("%w: trailing data after the JSON object", ErrMalformed)
 	}
+	if err := CheckID(m.ID); err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
 	switch {
-	case !idPattern.MatchString(m.ID):
-		return Message{}, fmt.Errorf("%w: id %q: want 1-128 characters of letters, digits, '.', '_', ':' or '-'", ErrMalformed, m.ID)
 	case len(m.Msg) == 0 || string(m.Msg) == "null":
 		return Message{}, fmt.Errorf("%w: id %q: msg is missing", ErrMalformed, m.ID)
 	case m.SrcStamp.IsZero():

@@ -30,6 +30,10 @@ type Options struct {
 	Concurrency int
 	// Progress is the interval between progress logs.
 	Progress time.Duration
+	// IDPrefix, when set, makes the ids "<IDPrefix>-<n>" for n from 0, so a
+	// load test can tell exactly which messages reached the store; otherwise
+	// ids are random UUIDs.
+	IDPrefix string
 }
 
 const (
@@ -125,7 +129,7 @@ func generate(ctx context.Context, batches chan<- [][]byte, size int, opts Optio
 		}
 		b := make([][]byte, k)
 		for i := range b {
-			b[i] = newBody()
+			b[i] = newBody(opts.IDPrefix, n+i)
 		}
 		select {
 		case batches <- b:
@@ -169,7 +173,7 @@ type transaction struct {
 
 var currencies = []string{"EUR", "USD", "GBP", "JPY", "CHF"}
 
-func newBody() []byte {
+func newBody(idPrefix string, n int) []byte {
 	tx := transaction{
 		Account:  fmt.Sprintf("ACC-%08d", rand.N(100_000_000)),
 		Payee:    fmt.Sprintf("ACC-%08d", rand.N(100_000_000)),
@@ -177,6 +181,10 @@ func newBody() []byte {
 		Currency: currencies[rand.N(len(currencies))],
 	}
 	payload, _ := json.Marshal(tx) // a struct of strings and numbers always marshals
-	body, _ := message.New(payload, time.Now()).Encode()
+	m := message.New(payload, time.Now())
+	if idPrefix != "" {
+		m = message.WithID(fmt.Sprintf("%s-%d", idPrefix, n), payload, time.Now())
+	}
+	body, _ := m.Encode()
 	return body
 }

@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -52,6 +53,39 @@ func TestSendsCountMessagesRetryingOnlyFailedEntries(t *testing.T) {
 		if _, err := message.Decode(m.Body); err != nil {
 			t.Fatalf("producer sent an invalid message: %v", err)
 		}
+	}
+}
+
+func TestIDPrefixNumbersEveryMessageOnce(t *testing.T) {
+	q := memqueue.New()
+	sum := Run(context.Background(), q, Options{Count: 25, Concurrency: 4, Progress: time.Hour, IDPrefix: "run7"}, discard)
+	if sum.Sent != 25 {
+		t.Fatalf("summary %+v, want 25 sent", sum)
+	}
+	seen := map[string]bool{}
+	for q.Len() > 0 {
+		msgs, err := q.Receive(context.Background(), 10, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			decoded, err := message.Decode(m.Body)
+			if err != nil {
+				t.Fatalf("producer sent an invalid message: %v", err)
+			}
+			seen[decoded.ID] = true
+		}
+		if err := q.Delete(context.Background(), msgs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := range 25 {
+		if id := fmt.Sprintf("run7-%d", n); !seen[id] {
+			t.Errorf("id %s never sent", id)
+		}
+	}
+	if len(seen) != 25 {
+		t.Errorf("%d distinct ids, want 25", len(seen))
 	}
 }
 
