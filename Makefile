@@ -5,8 +5,13 @@ export GOFLAGS ?= -mod=readonly
 BENCH_MESSAGES ?= 2000
 
 STACKS ?= aws azure
+# The lab: which stack, and the burst. `make lab-check` runs a short one.
+STACK ?= aws
+LAB_MESSAGES ?= 20000
+LAB_RATE ?= 500
+LAB_FLAGS ?=
 
-.PHONY: test tools lint lint-workflows test-program conformance test-apps render bench emulators-start emulators-stop
+.PHONY: test tools lint lint-workflows test-program conformance test-apps render bench emulators-start emulators-stop lab lab-check lab-build
 
 ## test: formatting and vet, the Pulumi program under mocks, then the apps
 ## against the emulators
@@ -51,6 +56,35 @@ test-apps:
 ## bench: consumer throughput and API requests per message, both clouds
 bench:
 	scripts/with-emulators.sh $(GO) test -count=1 -run '^$$' -bench Consume -benchtime $(BENCH_MESSAGES)x ./e2e
+
+## lab: the stack's autoscaling loop on this machine (root: it makes a
+## network namespace and CPU cgroups); results in build/lab/$(STACK)
+LAB_BIN := build/lab/bin
+KEDA_DIR = $$(cd conformance/keda && $(GO) list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)
+KARPENTER_DIR = $$(cd lab/tools/karpenter && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/karpenter)
+lab: lab-build render
+	$(LAB_BIN)/lab -stack $(STACK) -bin $(LAB_BIN) -messages $(LAB_MESSAGES) -rate $(LAB_RATE) \
+		-keda-crds "$(KEDA_DIR)/config/crd/bases/*.yaml" \
+		-karpenter-crds "$(KARPENTER_DIR)/kwok/charts/crds/*.yaml,$(KARPENTER_DIR)/kwok/apis/crds/*.yaml" $(LAB_FLAGS)
+
+## lab-check: a short burst on each stack; fails unless both levels scaled
+## out and back in and nothing was lost or duplicated
+lab-check:
+	@for stack in $(STACKS); do $(MAKE) --no-print-directory lab STACK=$$stack LAB_MESSAGES=3000 LAB_RATE=300 LAB_FLAGS="-check -settle 5m" || exit 1; done
+
+## lab-build: the control plane, KEDA, Karpenter, kwok, the apps and the lab
+lab-build:
+	@mkdir -p $(LAB_BIN)
+	cd lab/tools/kube && $(GO) build -ldflags "-X k8s.io/component-base/version.gitVersion=$$($(GO) list -m -f '{{.Version}}' k8s.io/kubernetes)" \
+		-o ../../../$(LAB_BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+	cd lab/tools/karpenter && $(GO) build -o ../../../$(LAB_BIN)/karpenter sigs.k8s.io/karpenter/kwok
+	cd lab/tools/kwok && $(GO) build -o ../../../$(LAB_BIN)/kwok sigs.k8s.io/kwok/cmd/kwok
+	cd conformance/keda && $(GO) build -o ../../$(LAB_BIN)/keda-operator github.com/kedacore/keda/v2/cmd/operator
+	cd conformance/keda && $(GO) build -o ../../$(LAB_BIN)/keda-adapter github.com/kedacore/keda/v2/cmd/adapter
+	cd apps && $(GO) build -o ../$(LAB_BIN)/ ./consumer ./producer
+	cd lab && $(GO) build -o ../$(LAB_BIN)/lab ./cmd/lab
+	scripts/emulators.sh install
+	@command -v etcd >/dev/null || { echo "etcd is missing: apt-get install -y etcd-server"; exit 1; }
 
 emulators-start:
 	scripts/emulators.sh start

@@ -3,13 +3,15 @@
 # Azurite (Storage Queue + Table), dynalite (DynamoDB) and goaws (SQS).
 # All listen on 127.0.0.1 only. `start` installs them on first use and writes
 # the endpoints as shell exports to build/emulators.env; `stop` ends exactly
-# the processes `start` recorded.
+# the processes `start` recorded; `install` only installs. EDW_EMULATORS_STATE
+# and EDW_EMULATORS_ENV move the state folder and the exports file (the lab
+# runs a second set in its own network namespace).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build"
-state="$build/emulators"
-envfile="$build/emulators.env"
+state=${EDW_EMULATORS_STATE:-$build/emulators}
+envfile=${EDW_EMULATORS_ENV:-$build/emulators.env}
 
 readonly SQS_PORT=4100 DYNAMODB_PORT=4567 QUEUE_PORT=10001 TABLE_PORT=10002 BLOB_PORT=10000
 # The emulator's well-known development account (public, not a secret).
@@ -100,7 +102,8 @@ stop() {
 }
 
 case "${1:-}" in
+  install) install ;;
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
 esac

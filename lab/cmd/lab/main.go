@@ -1,0 +1,108 @@
+// Command lab runs a stack's two-level autoscaling loop on one machine, with
+// no cloud: see the README's "Try it without a cloud account".
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/edw-project/edw/lab/internal/controlplane"
+	"github.com/edw-project/edw/lab/internal/lab"
+	"github.com/edw-project/edw/lab/internal/netns"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	var opts lab.Options
+	var karpenterCRDs string
+	var check bool
+	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
+	fs.StringVar(&opts.Stack, "stack", "aws", "stack to run: aws or azure")
+	fs.StringVar(&opts.RenderDir, "render", "", "the stack's offline render (default build/render/<stack>)")
+	fs.StringVar(&opts.Bin, "bin", "build/lab/bin", "folder of the lab's binaries")
+	fs.StringVar(&opts.Etcd, "etcd", "/usr/bin/etcd", "etcd binary")
+	fs.StringVar(&opts.KedaCRDs, "keda-crds", "", "glob of KEDA's CRD manifests")
+	fs.StringVar(&karpenterCRDs, "karpenter-crds", "", "comma-separated globs of Karpenter's and kwok's CRD manifests")
+	fs.StringVar(&opts.Emulators, "emulators", "scripts/emulators.sh", "script that starts and stops the emulators")
+	fs.StringVar(&opts.Out, "out", "", "folder for logs, timeline and plot (default build/lab/<stack>)")
+	fs.IntVar(&opts.Messages, "messages", 20000, "messages in the burst")
+	fs.Float64Var(&opts.Rate, "rate", 500, "messages per second of the burst")
+	fs.DurationVar(&opts.Settle, "settle", 10*time.Minute, "longest wait for each phase: baseline, drain, zero pods, nodes back")
+	fs.BoolVar(&check, "check", false, "exit 1 unless the loop scaled out and back in and lost or duplicated nothing")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return 2
+	}
+	if err := validate(&opts, karpenterCRDs); err != nil {
+		fmt.Fprintf(os.Stderr, "lab: %v\n", err)
+		return 2
+	}
+	if !netns.Inside() {
+		code, err := netns.Exec(controlplane.Address, os.Args[1:])
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "lab: %v\n", err)
+			return 1
+		}
+		return code
+	}
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	l, err := lab.Start(ctx, opts, log)
+	if l != nil {
+		defer l.Close()
+	}
+	if err != nil {
+		log.Error("starting the lab", "err", err, "logs", opts.Out+"/logs")
+		return 1
+	}
+	summary, err := l.Run(ctx)
+	summary.Write(os.Stdout)
+	fmt.Printf("timeline: %s/timeline.csv, plot: %[1]s/timeline.svg, logs: %[1]s/logs\n", opts.Out)
+	if err != nil {
+		log.Error("running the scenario", "err", err)
+		return 1
+	}
+	if failures := summary.Failures(); check && len(failures) > 0 {
+		fmt.Fprintf(os.Stderr, "lab check failed:\n  %s\n", strings.Join(failures, "\n  "))
+		return 1
+	}
+	return 0
+}
+
+// validate checks the flags and fills the defaults, before anything starts.
+func validate(o *lab.Options, karpenterCRDs string) error {
+	if o.Stack != "aws" && o.Stack != "azure" {
+		return fmt.Errorf("-stack %q: want aws or azure", o.Stack)
+	}
+	if o.RenderDir == "" {
+		o.RenderDir = "build/render/" + o.Stack
+	}
+	if o.Out == "" {
+		o.Out = "build/lab/" + o.Stack
+	}
+	if o.KedaCRDs == "" || karpenterCRDs == "" {
+		return fmt.Errorf("-keda-crds and -karpenter-crds are required (make lab passes them)")
+	}
+	o.KarpenterCRDs = strings.Split(karpenterCRDs, ",")
+	if o.Messages < 1 {
+		return fmt.Errorf("-messages %d: want at least 1", o.Messages)
+	}
+	if o.Rate <= 0 {
+		return fmt.Errorf("-rate %g: want messages per second above 0", o.Rate)
+	}
+	if o.Settle < time.Minute {
+		return fmt.Errorf("-settle %v: want at least 1m; consolidation alone takes the NodePool's consolidateAfter", o.Settle)
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package backend
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+)
+
+type azureBackend struct {
+	work, poison *azqueue.QueueClient
+	table        *aztables.Client
+	connStr      string
+}
+
+func newAzure(env, emulators map[string]string) (*azureBackend, error) {
+	if err := required(env, "AZURE_QUEUE_NAME", "AZURE_POISON_QUEUE_NAME", "AZURE_TABLE_NAME"); err != nil {
+		return nil, err
+	}
+	if err := required(emulators, "AZURE_STORAGE_CONNECTION_STRING"); err != nil {
+		return nil, err
+	}
+	connStr := emulators["AZURE_STORAGE_CONNECTION_STRING"]
+	queues, err := azqueue.NewServiceClientFromConnectionString(connStr, nil)
+	if err != nil {
+		return nil, err
+	}
+	tables, err := aztables.NewServiceClientFromConnectionString(connStr, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &azureBackend{
+		work:    queues.NewQueueClient(env["AZURE_QUEUE_NAME"]),
+		poison:  queues.NewQueueClient(env["AZURE_POISON_QUEUE_NAME"]),
+		table:   tables.NewClient(env["AZURE_TABLE_NAME"]),
+		connStr: connStr,
+	}, nil
+}
+
+// Prepare mirrors the stack: the work queue, its poison queue and the table.
+func (b *azureBackend) Prepare(ctx context.Context) error {
+	for _, q := range []*azqueue.QueueClient{b.work, b.poison} {
+		if _, err := q.Create(ctx, nil); err != nil {
+			return fmt.Errorf("queue %s: %w", q.URL(), err)
+		}
+	}
+	if _, err := b.table.CreateTable(ctx, nil); err != nil {
+		return fmt.Errorf("table: %w", err)
+	}
+	return nil
+}
+
+func (b *azureBackend) Depth(ctx context.Context) (int, error) { return count(ctx, b.work) }
+
+func (b *azureBackend) SetAside(ctx context.Context) (int, error) { return count(ctx, b.poison) }
+
+func count(ctx context.Context, q *azqueue.QueueClient) (int, error) {
+	out, err := q.GetProperties(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	return int(*out.ApproximateMessagesCount), nil
+}
+
+func (b *azureBackend) Rows(ctx context.Context) (map[string]int, error) {
+	rows := map[string]int{}
+	sel := "RowKey"
+	p := b.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Select: &sel})
+	for p.More() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list entities: %w", err)
+		}
+		for _, raw := range page.Entities {
+			var e struct{ RowKey string }
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return nil, fmt.Errorf("entity %s: %w", raw, err)
+			}
+			rows[e.RowKey]++
+		}
+	}
+	return rows, nil
+}
+
+func (b *azureBackend) Env() []string {
+	return []string{"AZURE_STORAGE_CONNECTION_STRING=" + b.connStr}
+}
+
+func (b *azureBackend) QueueURL() string { return "" }

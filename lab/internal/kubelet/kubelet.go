@@ -1,0 +1,348 @@
+// Package kubelet backs the consumer pods that kwok reports Running with real
+// consumer processes, and stops them the way a kubelet stops a container:
+// SIGTERM when the pod is deleted, SIGKILL when its grace period runs out.
+// So scale-out adds real consumers and scale-in exercises their shutdown.
+package kubelet
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+const (
+	// firstPort is where the processes' HTTP ports (probes, metrics) start.
+	firstPort = 20000
+	// processedMetric counts messages written and deleted by one consumer.
+	processedMetric = "edw_consumer_messages_processed_total"
+	// restartDelay is how long a crashed process waits to be started again.
+	restartDelay = time.Second
+)
+
+// Options configure a Kubelet.
+type Options struct {
+	// Namespace and Selector choose the pods to back.
+	Namespace, Selector string
+	// Binary is the consumer program.
+	Binary string
+	// Env returns the environment of the process that backs a pod whose
+	// container has env and that serves HTTP on addr.
+	Env func(container []string, addr string) []string
+	// LogDir gets one log per pod.
+	LogDir string
+	// CgroupName names the cgroup that holds the pods' CPU limits.
+	CgroupName string
+}
+
+// Kubelet backs pods with processes.
+type Kubelet struct {
+	opts       Options
+	log        *slog.Logger
+	cgroupRoot string
+	cgroupV2   bool
+	client     *http.Client
+
+	pods cache.Store
+
+	mu       sync.Mutex
+	procs    map[types.UID]*process
+	nextPort int
+	// processed sums the last count of every process that has ended.
+	processed float64
+	stats     Stats
+}
+
+// Stats describe the processes a run started.
+type Stats struct {
+	// Started counts processes started, restarts included.
+	Started int
+	// Crashed counts processes that exited non-zero on their own.
+	Crashed int
+	// Killed counts processes that outlived their grace period.
+	Killed int
+	// MaxStop is the longest time from SIGTERM to exit.
+	MaxStop time.Duration
+}
+
+type process struct {
+	pod     string
+	cmd     *exec.Cmd
+	port    int
+	done    chan struct{}
+	stopped bool
+	last    float64
+	group   *cpuGroup
+}
+
+// New returns a kubelet; Run starts it.
+func New(opts Options, log *slog.Logger) *Kubelet {
+	k := &Kubelet{opts: opts, log: log, procs: map[types.UID]*process{}, nextPort: firstPort,
+		client: &http.Client{Timeout: 2 * time.Second}}
+	k.cgroupRoot, k.cgroupV2 = cgroupRoot(opts.CgroupName)
+	if k.cgroupRoot == "" {
+		log.Warn("no writable CPU cgroup: consumer processes run without their pods' CPU limits")
+	}
+	return k
+}
+
+// Run watches pods until ctx ends, then stops every process it started.
+func (k *Kubelet) Run(ctx context.Context, client kubernetes.Interface) {
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(k.opts.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = k.opts.Selector }))
+	inf := factory.Core().V1().Pods().Informer()
+	k.pods = inf.GetStore()
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { k.sync(o) },
+		UpdateFunc: func(_, o any) { k.sync(o) },
+		DeleteFunc: func(o any) {
+			if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
+				o = t.Obj
+			}
+			if pod, ok := o.(*corev1.Pod); ok {
+				k.stop(pod.UID, grace(pod))
+			}
+		},
+	})
+	factory.Start(ctx.Done())
+	go k.scrape(ctx)
+	<-ctx.Done()
+	factory.Shutdown()
+	k.mu.Lock()
+	uids := make([]types.UID, 0, len(k.procs))
+	for uid := range k.procs {
+		uids = append(uids, uid)
+	}
+	k.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, uid := range uids {
+		wg.Go(func() { k.stop(uid, 30*time.Second) })
+	}
+	wg.Wait()
+	if k.cgroupRoot != "" {
+		_ = os.Remove(k.cgroupRoot)
+	}
+}
+
+func (k *Kubelet) sync(o any) {
+	pod, ok := o.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if pod.DeletionTimestamp != nil {
+		go k.stop(pod.UID, grace(pod))
+		return
+	}
+	if pod.Status.Phase != corev1.PodRunning || pod.Spec.NodeName == "" {
+		return
+	}
+	k.mu.Lock()
+	_, running := k.procs[pod.UID]
+	k.mu.Unlock()
+	if !running {
+		if err := k.start(pod); err != nil {
+			k.log.Error("backing a pod with a process", "pod", pod.Name, "err", err)
+		}
+	}
+}
+
+func (k *Kubelet) start(pod *corev1.Pod) error {
+	if len(pod.Spec.Containers) != 1 {
+		return fmt.Errorf("pod %s has %d containers; the lab backs one", pod.Name, len(pod.Spec.Containers))
+	}
+	c := pod.Spec.Containers[0]
+	var env []string
+	for _, e := range c.Env {
+		if e.ValueFrom != nil {
+			return fmt.Errorf("pod %s: env %s comes from %v, which the lab does not resolve", pod.Name, e.Name, e.ValueFrom)
+		}
+		env = append(env, e.Name+"="+e.Value)
+	}
+	var group *cpuGroup
+	if limit := c.Resources.Limits.Cpu(); k.cgroupRoot != "" && !limit.IsZero() {
+		g, err := newCPUGroup(k.cgroupRoot, k.cgroupV2, pod.Name, limit.MilliValue())
+		if err != nil {
+			return err
+		}
+		group = g
+	}
+
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, running := k.procs[pod.UID]; running {
+		return nil
+	}
+	port := k.nextPort
+	k.nextPort++
+	logFile, err := os.OpenFile(filepath.Join(k.opts.LogDir, pod.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(k.opts.Binary)
+	cmd.Env = k.opts.Env(env, "127.0.0.1:"+strconv.Itoa(port))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return err
+	}
+	if group != nil {
+		if err := group.add(cmd.Process.Pid); err != nil {
+			k.log.Warn("cpu limit not applied", "pod", pod.Name, "err", err)
+		}
+	}
+	p := &process{pod: pod.Name, cmd: cmd, port: port, done: make(chan struct{}), group: group}
+	k.procs[pod.UID] = p
+	k.stats.Started++
+	go k.wait(pod, p, logFile)
+	return nil
+}
+
+// wait reaps p; a process that ended on its own is counted as a crash and
+// started again, as restartPolicy Always would.
+func (k *Kubelet) wait(pod *corev1.Pod, p *process, logFile *os.File) {
+	err := p.cmd.Wait()
+	logFile.Close()
+	if p.group != nil {
+		p.group.remove()
+	}
+	k.mu.Lock()
+	stopped := p.stopped
+	k.processed += p.last
+	delete(k.procs, pod.UID)
+	if !stopped {
+		k.stats.Crashed++
+	}
+	k.mu.Unlock()
+	close(p.done)
+	if !stopped {
+		k.log.Warn("consumer process ended on its own; restarting", "pod", p.pod, "err", err)
+		time.Sleep(restartDelay)
+		if current, exists, _ := k.pods.Get(pod); exists {
+			k.sync(current)
+		}
+	}
+}
+
+// stop sends SIGTERM to the process backing uid and SIGKILL after grace.
+func (k *Kubelet) stop(uid types.UID, grace time.Duration) {
+	k.mu.Lock()
+	p, ok := k.procs[uid]
+	if !ok || p.stopped {
+		k.mu.Unlock()
+		return
+	}
+	p.stopped = true
+	k.mu.Unlock()
+
+	// Last count before it stops; what it processes while stopping shows in
+	// the table, not in the timeline's running total.
+	k.scrapeOne(p)
+	start := time.Now()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		k.mu.Lock()
+		k.stats.Killed++
+		k.mu.Unlock()
+	}
+	k.mu.Lock()
+	k.stats.MaxStop = max(k.stats.MaxStop, time.Since(start))
+	k.mu.Unlock()
+}
+
+// Processed is the running total of messages processed by every process.
+func (k *Kubelet) Processed() float64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	total := k.processed
+	for _, p := range k.procs {
+		total += p.last
+	}
+	return total
+}
+
+// Processes is the number of processes running.
+func (k *Kubelet) Processes() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.procs)
+}
+
+// Stats returns the counts so far.
+func (k *Kubelet) Stats() Stats {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.stats
+}
+
+func (k *Kubelet) scrape(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		k.mu.Lock()
+		procs := make([]*process, 0, len(k.procs))
+		for _, p := range k.procs {
+			if !p.stopped {
+				procs = append(procs, p)
+			}
+		}
+		k.mu.Unlock()
+		for _, p := range procs {
+			k.scrapeOne(p)
+		}
+	}
+}
+
+func (k *Kubelet) scrapeOne(p *process) {
+	resp, err := k.client.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.port))
+	if err != nil {
+		return // not serving yet, or gone
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), processedMetric+" "); ok {
+			if n, err := strconv.ParseFloat(v, 64); err == nil {
+				k.mu.Lock()
+				p.last = n
+				k.mu.Unlock()
+			}
+			return
+		}
+	}
+}
+
+func grace(pod *corev1.Pod) time.Duration {
+	if pod.DeletionGracePeriodSeconds != nil {
+		return time.Duration(*pod.DeletionGracePeriodSeconds) * time.Second
+	}
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		return time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
+	}
+	return 30 * time.Second
+}

@@ -1,0 +1,270 @@
+// Package lab runs a stack's event-driven loop on one machine: the
+// control plane, KEDA and Karpenter as processes, the stack's own objects
+// applied to it, consumer pods backed by consumer processes, and a burst of
+// messages from the producer.
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/edw-project/edw/lab/internal/addons"
+	"github.com/edw-project/edw/lab/internal/apply"
+	"github.com/edw-project/edw/lab/internal/backend"
+	"github.com/edw-project/edw/lab/internal/controlplane"
+	"github.com/edw-project/edw/lab/internal/kubelet"
+	"github.com/edw-project/edw/lab/internal/proc"
+	"github.com/edw-project/edw/lab/internal/swap"
+)
+
+// idPrefix numbers the run's messages, so every one can be found in the
+// table.
+const idPrefix = "lab"
+
+// Options configure a run.
+type Options struct {
+	// Stack is aws or azure; RenderDir holds its offline render.
+	Stack, RenderDir string
+	// Bin holds the control plane, KEDA, Karpenter, kwok, consumer and
+	// producer binaries; Etcd is etcd's binary.
+	Bin, Etcd string
+	// KedaCRDs and KarpenterCRDs are globs of the CRD manifests.
+	KedaCRDs      string
+	KarpenterCRDs []string
+	// Emulators is the script that starts and stops the emulators.
+	Emulators string
+	// Out receives logs, the timeline and the plot; it is emptied first.
+	Out string
+	// Messages and Rate shape the burst.
+	Messages int
+	Rate     float64
+	// Settle bounds each wait: for the baseline, the drain, zero pods and
+	// the nodes' return.
+	Settle time.Duration
+}
+
+// Lab is a running lab.
+type Lab struct {
+	opts    Options
+	log     *slog.Logger
+	procs   *proc.Group
+	cp      *controlplane.ControlPlane
+	kube    kubernetes.Interface
+	applier *apply.Applier
+	backend backend.Backend
+	// consumerEnv and producerEnv are the rendered containers' environments.
+	consumerEnv, producerEnv map[string]string
+	consumer                 *appsv1.Deployment
+	kubelet                  *kubelet.Kubelet
+}
+
+// Start brings the lab up to the moment the stack's objects are applied.
+// Close ends it.
+func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
+	l := &Lab{opts: opts, log: log}
+	if err := os.RemoveAll(opts.Out); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"logs", "pods", "pki"} {
+		if err := os.MkdirAll(filepath.Join(opts.Out, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	l.procs = proc.NewGroup(filepath.Join(opts.Out, "logs"))
+
+	rendered, err := apply.ReadFiles(filepath.Join(opts.RenderDir, "manifests", "*.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("render of stack %s (run make render): %w", opts.Stack, err)
+	}
+	if err := l.findDeployments(rendered); err != nil {
+		return nil, err
+	}
+
+	log.Info("starting the emulators")
+	emulators, err := l.startEmulators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if l.backend, err = backend.New(ctx, opts.Stack, l.consumerEnv, emulators); err != nil {
+		return nil, err
+	}
+	if err := l.backend.Prepare(ctx); err != nil {
+		return nil, err
+	}
+	swapped, err := swap.Objects(rendered, swap.Emulator{
+		QueueURL: l.backend.QueueURL(), SQSEndpoint: emulators["AWS_ENDPOINT_URL_SQS"],
+		ConnectionString: emulators["AZURE_STORAGE_CONNECTION_STRING"],
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range swapped.Notes {
+		log.Info("swapped for the lab", "what", n)
+	}
+
+	log.Info("starting the control plane")
+	l.cp, err = controlplane.Start(ctx, l.procs, controlplane.Binaries{
+		Etcd: opts.Etcd, APIServer: l.bin("kube-apiserver"), ControllerManager: l.bin("kube-controller-manager"),
+		Scheduler: l.bin("kube-scheduler"), Kwok: l.bin("kwok"),
+	}, filepath.Join(opts.Out, "pki"))
+	if err != nil {
+		return nil, err
+	}
+	if l.kube, err = kubernetes.NewForConfig(l.cp.Admin); err != nil {
+		return nil, err
+	}
+	if l.applier, err = apply.New(l.cp.Admin); err != nil {
+		return nil, err
+	}
+	if err := l.applier.Apply(ctx, systemNode()); err != nil {
+		return nil, err
+	}
+
+	log.Info("starting KEDA")
+	kedaEnv := []string{}
+	if opts.Stack == "aws" {
+		// What EKS Pod Identity gives the operator in the cloud.
+		kedaEnv = append(kedaEnv, "AWS_ACCESS_KEY_ID="+emulators["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY="+emulators["AWS_SECRET_ACCESS_KEY"])
+	}
+	if err := addons.StartKeda(ctx, l.procs, l.cp, l.applier, addons.Keda{
+		Operator: l.bin("keda-operator"), MetricsServer: l.bin("keda-adapter"), CRDs: opts.KedaCRDs, Env: kedaEnv,
+	}); err != nil {
+		return nil, err
+	}
+	log.Info("starting Karpenter", "families", swapped.Families)
+	if err := addons.StartKarpenter(ctx, l.procs, l.cp, l.applier, addons.Karpenter{
+		Binary: l.bin("karpenter"), CRDs: opts.KarpenterCRDs, Families: swapped.Families,
+	}); err != nil {
+		return nil, err
+	}
+
+	log.Info("applying the stack's objects", "count", len(swapped.Objects))
+	if err := l.applier.Apply(ctx, swapped.Objects...); err != nil {
+		return nil, err
+	}
+	l.kubelet = kubelet.New(kubelet.Options{
+		Namespace: l.consumer.Namespace, Selector: selector(l.consumer),
+		Binary: l.bin("consumer"), LogDir: filepath.Join(opts.Out, "pods"), CgroupName: "edw-lab",
+		Env: func(container []string, addr string) []string {
+			return swap.ProcessEnv(container, l.backend.Env(), addr)
+		},
+	}, log)
+	return l, nil
+}
+
+// Close stops the emulators and every process, whatever state they are in.
+func (l *Lab) Close() {
+	if l.procs != nil {
+		l.procs.KillAll()
+	}
+	cmd := exec.Command(l.opts.Emulators, "stop")
+	cmd.Env = append(os.Environ(), l.emulatorEnv()...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		l.log.Warn("stopping the emulators", "err", err, "output", string(out))
+	}
+}
+
+func (l *Lab) bin(name string) string { return filepath.Join(l.opts.Bin, name) }
+
+// findDeployments finds the consumer (the ScaledObject's target) and the
+// producer among the rendered objects.
+func (l *Lab) findDeployments(objs []*unstructured.Unstructured) error {
+	target := ""
+	deployments := map[string]*appsv1.Deployment{}
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ScaledObject":
+			target, _, _ = unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+		case "Deployment":
+			var d appsv1.Deployment
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
+				return fmt.Errorf("deployment %s: %w", o.GetName(), err)
+			}
+			deployments[d.Name] = &d
+		}
+	}
+	l.consumer = deployments[target]
+	producer := deployments["producer"]
+	if l.consumer == nil || producer == nil {
+		return errors.New("the render has no ScaledObject-targeted consumer Deployment and producer Deployment")
+	}
+	l.consumerEnv, l.producerEnv = containerEnv(l.consumer), containerEnv(producer)
+	return nil
+}
+
+func (l *Lab) emulatorEnv() []string {
+	return []string{
+		"EDW_EMULATORS_STATE=" + filepath.Join(l.opts.Out, "emulators"),
+		"EDW_EMULATORS_ENV=" + filepath.Join(l.opts.Out, "emulators.env"),
+	}
+}
+
+func (l *Lab) startEmulators(ctx context.Context) (map[string]string, error) {
+	cmd := exec.CommandContext(ctx, l.opts.Emulators, "start")
+	cmd.Env = append(os.Environ(), l.emulatorEnv()...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%s start: %w: %s", l.opts.Emulators, err, out)
+	}
+	return backend.ReadEnvFile(filepath.Join(l.opts.Out, "emulators.env"))
+}
+
+// systemNode stands for the stack's system node group: tainted for critical
+// add-ons, so the consumer's pods need Karpenter's nodes. It is the
+// baseline the workload nodes come back to.
+func systemNode() *unstructured.Unstructured {
+	n := &unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{"taints": []any{map[string]any{"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}}},
+		"status": map[string]any{
+			"capacity":    map[string]any{"cpu": "4", "memory": "16Gi", "pods": "110"},
+			"allocatable": map[string]any{"cpu": "4", "memory": "16Gi", "pods": "110"},
+		},
+	}}
+	n.SetAPIVersion("v1")
+	n.SetKind("Node")
+	n.SetName("system-0")
+	n.SetLabels(map[string]string{"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "edw.dev/pool": "system"})
+	key, value, _ := strings.Cut(controlplane.KwokNodeAnnotation, "=")
+	n.SetAnnotations(map[string]string{key: value})
+	return n
+}
+
+func containerEnv(d *appsv1.Deployment) map[string]string {
+	env := map[string]string{}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		for _, e := range c.Env {
+			env[e.Name] = e.Value
+		}
+	}
+	return env
+}
+
+func selector(d *appsv1.Deployment) string {
+	var parts []string
+	for k, v := range d.Spec.Selector.MatchLabels {
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func envList(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,255 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/edw-project/edw/lab/internal/scenario"
+	"github.com/edw-project/edw/lab/internal/swap"
+)
+
+var nodeClaims = schema.GroupVersionResource{Group: "karpenter.sh", Version: "v1", Resource: "nodeclaims"}
+
+// Run waits for the baseline, sends the burst, records the lab once a second
+// until the consumers and nodes are back to the baseline, and writes
+// timeline.csv, timeline.svg and summary.txt to Out.
+func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
+	runCtx, stopKubelet := context.WithCancel(ctx)
+	kubeletDone := make(chan struct{})
+	go func() { l.kubelet.Run(runCtx, l.kube); close(kubeletDone) }()
+	defer func() { stopKubelet(); <-kubeletDone }()
+
+	l.log.Info("waiting for the baseline: no consumer pods, no Karpenter nodes")
+	start := time.Now()
+	if err := l.until(ctx, "baseline", func(s scenario.Sample) bool {
+		return s.Desired == 0 && s.Running == 0 && s.NodeClaims == 0
+	}); err != nil {
+		return scenario.Summary{}, err
+	}
+	l.log.Info("baseline reached", "seconds", int(time.Since(start).Seconds()))
+
+	rec := &recorder{start: time.Now()}
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	sampled := make(chan struct{})
+	go func() { l.record(sampleCtx, rec); close(sampled) }()
+
+	l.log.Info("sending the burst", "messages", l.opts.Messages, "rate", l.opts.Rate)
+	if err := l.produce(ctx); err != nil {
+		stopSampling()
+		return scenario.Summary{}, err
+	}
+	producerDone := time.Since(rec.start).Seconds()
+	l.log.Info("burst sent", "seconds", int(producerDone))
+
+	waitErr := l.settle(ctx, rec)
+	stopSampling()
+	<-sampled
+
+	summary := scenario.Summarize(rec.samples(), producerDone)
+	summary.Stack, summary.Messages, summary.Rate = l.opts.Stack, l.opts.Messages, l.opts.Rate
+	if err := l.count(ctx, &summary); err != nil {
+		return summary, err
+	}
+	stats := l.kubelet.Stats()
+	summary.Crashed, summary.Killed, summary.MaxStopSeconds = stats.Crashed, stats.Killed, stats.MaxStop.Seconds()
+	if err := l.write(summary, rec.samples()); err != nil {
+		return summary, err
+	}
+	return summary, waitErr
+}
+
+// settle waits for the queue to drain, the consumers to scale to zero and
+// the nodes to go back to the baseline.
+func (l *Lab) settle(ctx context.Context, rec *recorder) error {
+	for _, phase := range []struct {
+		name string
+		done func(scenario.Sample) bool
+	}{
+		{"the queue to drain", func(s scenario.Sample) bool { return s.Depth == 0 }},
+		{"zero consumer pods", func(s scenario.Sample) bool { return s.Desired == 0 && s.Running == 0 }},
+		{"the nodes back to the baseline", func(s scenario.Sample) bool { return s.NodeClaims == 0 && s.Nodes == 0 }},
+	} {
+		l.log.Info("waiting for " + phase.name)
+		err := wait.PollUntilContextTimeout(ctx, time.Second, l.opts.Settle, true, func(context.Context) (bool, error) {
+			last, ok := rec.last()
+			return ok && phase.done(last), nil
+		})
+		if err != nil {
+			return fmt.Errorf("waiting %v for %s: %w", l.opts.Settle, phase.name, err)
+		}
+	}
+	return nil
+}
+
+// produce runs the producer with the rendered Deployment's environment,
+// pointed at the emulator.
+func (l *Lab) produce(ctx context.Context) error {
+	cmd := exec.CommandContext(ctx, l.bin("producer"))
+	cmd.Env = append(os.Environ(), swap.ProcessEnv(envList(l.producerEnv), l.backend.Env(), "127.0.0.1:0")...)
+	cmd.Env = append(cmd.Env, "EDW_PRODUCER_COUNT="+itoa(l.opts.Messages), fmt.Sprintf("EDW_PRODUCER_RATE=%g", l.opts.Rate),
+		"EDW_PRODUCER_ID_PREFIX="+idPrefix)
+	logFile, err := os.Create(filepath.Join(l.opts.Out, "logs", "producer.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("producer: %w (see %s)", err, logFile.Name())
+	}
+	return nil
+}
+
+// count reads the table and the dead-letter queue.
+func (l *Lab) count(ctx context.Context, s *scenario.Summary) error {
+	rows, err := l.backend.Rows(ctx)
+	if err != nil {
+		return err
+	}
+	s.Lost, s.Duplicated = scenario.Count(rows, idPrefix, l.opts.Messages)
+	s.SetAside, err = l.backend.SetAside(ctx)
+	return err
+}
+
+func (l *Lab) write(s scenario.Summary, samples []scenario.Sample) error {
+	csvFile, err := os.Create(filepath.Join(l.opts.Out, "timeline.csv"))
+	if err != nil {
+		return err
+	}
+	defer csvFile.Close()
+	if err := scenario.WriteCSV(csvFile, samples); err != nil {
+		return err
+	}
+	svg, err := os.Create(filepath.Join(l.opts.Out, "timeline.svg"))
+	if err != nil {
+		return err
+	}
+	defer svg.Close()
+	title := fmt.Sprintf("edw lab, stack %s: %d messages at %g/s", s.Stack, s.Messages, s.Rate)
+	if err := scenario.WriteSVG(svg, title, samples); err != nil {
+		return err
+	}
+	txt, err := os.Create(filepath.Join(l.opts.Out, "summary.txt"))
+	if err != nil {
+		return err
+	}
+	defer txt.Close()
+	s.Write(txt)
+	return nil
+}
+
+// until samples the lab once a second until done holds.
+func (l *Lab) until(ctx context.Context, what string, done func(scenario.Sample) bool) error {
+	err := wait.PollUntilContextTimeout(ctx, time.Second, l.opts.Settle, true, func(ctx context.Context) (bool, error) {
+		s, err := l.sample(ctx)
+		if err != nil {
+			l.log.Debug("sample", "err", err)
+			return false, nil
+		}
+		return done(s), nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting %v for the %s: %w", l.opts.Settle, what, err)
+	}
+	return nil
+}
+
+// record samples the lab once a second until ctx ends.
+func (l *Lab) record(ctx context.Context, rec *recorder) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		s, err := l.sample(ctx)
+		if err == nil {
+			s.Seconds = time.Since(rec.start).Seconds()
+			rec.add(s)
+		} else if ctx.Err() == nil {
+			l.log.Warn("sample", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (l *Lab) sample(ctx context.Context) (scenario.Sample, error) {
+	var s scenario.Sample
+	var err error
+	if s.Depth, err = l.backend.Depth(ctx); err != nil {
+		return s, fmt.Errorf("queue depth: %w", err)
+	}
+	d, err := l.kube.AppsV1().Deployments(l.consumer.Namespace).Get(ctx, l.consumer.Name, metav1.GetOptions{})
+	if err != nil {
+		return s, err
+	}
+	if d.Spec.Replicas != nil {
+		s.Desired = int(*d.Spec.Replicas)
+	}
+	pods, err := l.kube.CoreV1().Pods(l.consumer.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector(l.consumer)})
+	if err != nil {
+		return s, err
+	}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			s.Running++
+		}
+	}
+	claims, err := l.applier.Client().Resource(nodeClaims).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return s, err
+	}
+	s.NodeClaims = len(claims.Items)
+	nodes, err := l.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "karpenter.sh/nodepool"})
+	if err != nil {
+		return s, err
+	}
+	for _, n := range nodes.Items {
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue && n.DeletionTimestamp == nil {
+				s.Nodes++
+			}
+		}
+	}
+	s.Processed = int(l.kubelet.Processed())
+	return s, nil
+}
+
+// recorder keeps the samples of a run.
+type recorder struct {
+	start time.Time
+	mu    sync.Mutex
+	all   []scenario.Sample
+}
+
+func (r *recorder) add(s scenario.Sample) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.all = append(r.all, s)
+}
+
+func (r *recorder) samples() []scenario.Sample {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]scenario.Sample(nil), r.all...)
+}
+
+func (r *recorder) last() (scenario.Sample, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.all) == 0 {
+		return scenario.Sample{}, false
+	}
+	return r.all[len(r.all)-1], true
+}

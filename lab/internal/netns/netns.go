@@ -1,0 +1,69 @@
+// Package netns runs the lab inside a network namespace of its own: its
+// servers cannot clash with the machine's ports, and no traffic leaves the
+// namespace, which has loopback and one extra address on it.
+package netns
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+)
+
+const (
+	// Name is the namespace's name.
+	Name = "edw-lab"
+	// insideEnv marks a process that already runs inside the namespace.
+	insideEnv = "EDW_LAB_NETNS"
+)
+
+// Inside reports whether this process runs in the lab's namespace.
+func Inside() bool { return os.Getenv(insideEnv) == Name }
+
+// Exec creates the namespace with address on its loopback, runs this program
+// again inside it with args, and deletes the namespace and anything left in
+// it afterwards. It returns the inner run's exit code.
+func Exec(address string, args []string) (int, error) {
+	if os.Geteuid() != 0 {
+		return 0, errors.New("the lab creates a network namespace and CPU cgroups: run it as root (sudo make lab)")
+	}
+	remove()
+	for _, cmd := range [][]string{
+		{"netns", "add", Name},
+		{"-n", Name, "link", "set", "lo", "up"},
+		{"-n", Name, "addr", "add", address + "/32", "dev", "lo"},
+	} {
+		if out, err := exec.Command("ip", cmd...).CombinedOutput(); err != nil {
+			remove()
+			return 0, fmt.Errorf("ip %s: %v: %s", strings.Join(cmd, " "), err, out)
+		}
+	}
+	defer remove()
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", Name, self}, args...)...)
+	cmd.Env = append(os.Environ(), insideEnv+"="+Name)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), nil
+	}
+	return 0, err
+}
+
+// remove ends every process in the namespace and deletes it.
+func remove() {
+	out, _ := exec.Command("ip", "netns", "pids", Name).Output()
+	for _, pid := range strings.Fields(string(out)) {
+		var n int
+		if _, err := fmt.Sscan(pid, &n); err == nil {
+			_ = syscall.Kill(n, syscall.SIGKILL)
+		}
+	}
+	_ = exec.Command("ip", "netns", "del", Name).Run()
+}

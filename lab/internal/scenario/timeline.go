@@ -1,0 +1,170 @@
+// Package scenario drives a lab run's load, records the cluster once a
+// second, and turns the record into a summary, a CSV and a plot.
+package scenario
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// Sample is the lab at one moment.
+type Sample struct {
+	// Seconds since the first message was sent.
+	Seconds float64
+	// Depth is the messages in the queue, in flight included.
+	Depth int
+	// Desired is the consumer Deployment's replicas, as KEDA and its HPA set
+	// them.
+	Desired int
+	// Running is the consumer pods Running and not terminating.
+	Running int
+	// NodeClaims is Karpenter's NodeClaims; Nodes the Ready nodes they
+	// became.
+	NodeClaims, Nodes int
+	// Processed is the consumers' running total of messages written and
+	// deleted.
+	Processed int
+}
+
+var header = []string{"seconds", "queue_depth", "desired_replicas", "running_pods", "nodeclaims", "nodes", "processed"}
+
+// WriteCSV writes the timeline with a header row.
+func WriteCSV(w io.Writer, samples []Sample) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	for _, s := range samples {
+		row := []string{strconv.FormatFloat(s.Seconds, 'f', 1, 64)}
+		for _, n := range []int{s.Depth, s.Desired, s.Running, s.NodeClaims, s.Nodes, s.Processed} {
+			row = append(row, strconv.Itoa(n))
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Summary is what a run showed.
+type Summary struct {
+	Stack    string
+	Messages int
+	Rate     float64
+	// Seconds from the first message to: KEDA's first scale-out, the first
+	// consumer Running, the first Karpenter node Ready, the queue drained,
+	// zero consumer pods, and the nodes back to the baseline. -1 when it
+	// never happened.
+	FirstScaleOut, FirstRunning, FirstNode, Drained, ZeroPods, BaselineNodes float64
+	PeakDesired, PeakRunning, PeakNodes                                      int
+	// Lost are sent messages with no row; Duplicated are rows beyond one per
+	// message, or rows of messages never sent; SetAside are messages in the
+	// dead-letter or poison queue.
+	Lost, Duplicated, SetAside int
+	// Crashed consumer processes; Killed ones outlived their grace period;
+	// MaxStopSeconds is the longest shutdown.
+	Crashed, Killed int
+	MaxStopSeconds  float64
+}
+
+// Summarize derives the timings and peaks from samples; the counts of lost
+// and duplicated messages come from the table.
+func Summarize(samples []Sample, producerDone float64) Summary {
+	s := Summary{FirstScaleOut: -1, FirstRunning: -1, FirstNode: -1, Drained: -1, ZeroPods: -1, BaselineNodes: -1}
+	first := func(at *float64, t float64, cond bool) {
+		if *at < 0 && cond {
+			*at = t
+		}
+	}
+	for _, x := range samples {
+		s.PeakDesired = max(s.PeakDesired, x.Desired)
+		s.PeakRunning = max(s.PeakRunning, x.Running)
+		s.PeakNodes = max(s.PeakNodes, x.Nodes)
+		first(&s.FirstScaleOut, x.Seconds, x.Desired > 0)
+		first(&s.FirstRunning, x.Seconds, x.Running > 0)
+		first(&s.FirstNode, x.Seconds, x.Nodes > 0)
+		first(&s.Drained, x.Seconds, x.Seconds >= producerDone && x.Depth == 0)
+		first(&s.ZeroPods, x.Seconds, s.Drained >= 0 && x.Desired == 0 && x.Running == 0)
+		first(&s.BaselineNodes, x.Seconds, s.ZeroPods >= 0 && x.NodeClaims == 0 && x.Nodes == 0)
+	}
+	return s
+}
+
+// Failures lists what a healthy run must show and this one did not.
+func (s Summary) Failures() []string {
+	var f []string
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			f = append(f, fmt.Sprintf(format, args...))
+		}
+	}
+	check(s.PeakRunning > 1, "consumers never scaled out past one pod (peak %d)", s.PeakRunning)
+	check(s.PeakNodes > 0, "Karpenter never added a node")
+	check(s.Drained >= 0, "the queue never drained")
+	check(s.ZeroPods >= 0, "the consumers never scaled back to zero")
+	check(s.BaselineNodes >= 0, "the nodes never went back to the baseline")
+	check(s.Lost == 0, "%d messages lost", s.Lost)
+	check(s.Duplicated == 0, "%d duplicated rows", s.Duplicated)
+	check(s.SetAside == 0, "%d messages set aside as poison", s.SetAside)
+	check(s.Crashed == 0, "%d consumer processes crashed", s.Crashed)
+	return f
+}
+
+// Write prints the summary as aligned lines.
+func (s Summary) Write(w io.Writer) {
+	at := func(t float64) string {
+		if t < 0 {
+			return "never"
+		}
+		return fmt.Sprintf("%.0f s", t)
+	}
+	fmt.Fprintf(w, "stack %s: %d messages at %g/s\n", s.Stack, s.Messages, s.Rate)
+	for _, l := range [][2]string{
+		{"first scale-out (KEDA)", at(s.FirstScaleOut)},
+		{"first consumer Running", at(s.FirstRunning)},
+		{"first node Ready (Karpenter)", at(s.FirstNode)},
+		{"queue drained", at(s.Drained)},
+		{"back to zero pods", at(s.ZeroPods)},
+		{"back to baseline nodes", at(s.BaselineNodes)},
+		{"peak desired replicas", strconv.Itoa(s.PeakDesired)},
+		{"peak running pods", strconv.Itoa(s.PeakRunning)},
+		{"peak nodes", strconv.Itoa(s.PeakNodes)},
+		{"messages lost", strconv.Itoa(s.Lost)},
+		{"duplicated rows", strconv.Itoa(s.Duplicated)},
+		{"set aside as poison", strconv.Itoa(s.SetAside)},
+		{"consumer crashes", strconv.Itoa(s.Crashed)},
+		{"consumers killed after grace", strconv.Itoa(s.Killed)},
+		{"longest consumer shutdown", fmt.Sprintf("%.1f s", s.MaxStopSeconds)},
+	} {
+		fmt.Fprintf(w, "  %-30s %s\n", l[0], l[1])
+	}
+}
+
+// Count compares the table's rows with the ids sent: "<prefix>-0" up to
+// "<prefix>-<sent-1>".
+func Count(rows map[string]int, prefix string, sent int) (lost, duplicated int) {
+	for i := range sent {
+		n := rows[prefix+"-"+strconv.Itoa(i)]
+		if n == 0 {
+			lost++
+		}
+	}
+	for id, n := range rows {
+		duplicated += n - 1
+		if !sentID(id, prefix, sent) {
+			duplicated++
+		}
+	}
+	return lost, duplicated
+}
+
+func sentID(id, prefix string, sent int) bool {
+	if len(id) <= len(prefix)+1 || id[:len(prefix)+1] != prefix+"-" {
+		return false
+	}
+	n, err := strconv.Atoi(id[len(prefix)+1:])
+	return err == nil && n >= 0 && n < sent && strconv.Itoa(n) == id[len(prefix)+1:]
+}

@@ -1,0 +1,196 @@
+// Package swap is the one place where the lab changes what the stack
+// rendered, and only what cannot exist without a cloud:
+//
+//   - the cloud's node class (EC2NodeClass, AKSNodeClass) becomes a
+//     KWOKNodeClass, and NodePool requirements on the cloud's instance labels
+//     become the same requirements on kwok's;
+//   - the KEDA trigger reads the emulator's queue: SQS gets the emulator's
+//     endpoint and queue URL (the operator's credentials come from its
+//     environment, as EKS Pod Identity provides them); Azure workload
+//     identity becomes the emulator's connection string in a Secret;
+//   - a consumer process gets the emulator endpoints and credentials on top
+//     of the Deployment's own environment.
+//
+// Everything else (names, the Deployment, the ScaledObject's scaling
+// settings, the NodePool's limits and disruption) is applied as rendered.
+package swap
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+const (
+	kwokGroup   = "karpenter.kwok.sh"
+	kwokVersion = "v1alpha1"
+	// FamilyLabel is kwok's instance family label.
+	FamilyLabel = kwokGroup + "/instance-family"
+	// EmulatorSecret holds the emulator connection for KEDA's Azure trigger.
+	EmulatorSecret = "edw-lab-emulator"
+)
+
+// familyLabels are the cloud labels that name an instance family, which the
+// lab's stand-in instance types carry as kwok's family label.
+var familyLabels = []string{
+	"karpenter.k8s.aws/instance-category",
+	"karpenter.k8s.aws/instance-family",
+	"karpenter.azure.com/sku-family",
+}
+
+// providerDomains are the label domains only a cloud's Karpenter provider
+// knows.
+var providerDomains = []string{"karpenter.k8s.aws/", "karpenter.azure.com/"}
+
+// nodeClassKinds are the cloud node classes, which have no kwok counterpart
+// beyond the KWOKNodeClass that replaces them.
+var nodeClassKinds = []string{"EC2NodeClass", "AKSNodeClass"}
+
+// Emulator is what stands in for the cloud.
+type Emulator struct {
+	// QueueURL is the emulator's URL of the work queue (SQS).
+	QueueURL string
+	// SQSEndpoint is the emulator's SQS endpoint.
+	SQSEndpoint string
+	// ConnectionString reaches the Storage emulator (Azure).
+	ConnectionString string
+}
+
+// Result is the swapped objects and what the lab must provide for them.
+type Result struct {
+	Objects []*unstructured.Unstructured
+	// Families are the instance families the NodePools admit.
+	Families []string
+	// Notes say what was dropped, for the run's log.
+	Notes []string
+}
+
+// Objects swaps the rendered objects for the lab.
+func Objects(rendered []*unstructured.Unstructured, em Emulator) (Result, error) {
+	var r Result
+	for _, in := range rendered {
+		o := in.DeepCopy()
+		switch o.GetKind() {
+		case "EC2NodeClass", "AKSNodeClass":
+			r.Notes = append(r.Notes, fmt.Sprintf("%s %s replaced by KWOKNodeClass %[2]s", o.GetKind(), o.GetName()))
+			r.Objects = append(r.Objects, kwokNodeClass(o.GetName()))
+			continue
+		case "NodePool":
+			if err := r.nodePool(o); err != nil {
+				return Result{}, fmt.Errorf("nodepool %s: %w", o.GetName(), err)
+			}
+		case "ScaledObject":
+			if err := scaledObject(o, em); err != nil {
+				return Result{}, fmt.Errorf("scaledobject %s: %w", o.GetName(), err)
+			}
+		case "TriggerAuthentication":
+			if extra, err := triggerAuthentication(o, em); err != nil {
+				return Result{}, fmt.Errorf("triggerauthentication %s: %w", o.GetName(), err)
+			} else if extra != nil {
+				r.Objects = append(r.Objects, extra)
+			}
+		}
+		r.Objects = append(r.Objects, o)
+	}
+	slices.Sort(r.Families)
+	r.Families = slices.Compact(r.Families)
+	return r, nil
+}
+
+func (r *Result) nodePool(o *unstructured.Unstructured) error {
+	ref, found, _ := unstructured.NestedMap(o.Object, "spec", "template", "spec", "nodeClassRef")
+	if !found || !slices.Contains(nodeClassKinds, fmt.Sprint(ref["kind"])) {
+		return fmt.Errorf("nodeClassRef %v: want one of %v", ref, nodeClassKinds)
+	}
+	ref["group"], ref["kind"] = kwokGroup, "KWOKNodeClass"
+	if err := unstructured.SetNestedMap(o.Object, ref, "spec", "template", "spec", "nodeClassRef"); err != nil {
+		return err
+	}
+	reqs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "requirements")
+	var kept []any
+	for _, raw := range reqs {
+		req, _ := raw.(map[string]any)
+		key := fmt.Sprint(req["key"])
+		switch {
+		case slices.Contains(familyLabels, key):
+			req["key"] = FamilyLabel
+			values, _, _ := unstructured.NestedStringSlice(req, "values")
+			if req["operator"] != "In" || len(values) == 0 {
+				return fmt.Errorf("requirement %s: the lab maps only \"In\" with values to instance families", key)
+			}
+			r.Families = append(r.Families, values...)
+		case slices.ContainsFunc(providerDomains, func(d string) bool { return strings.HasPrefix(key, d) }):
+			r.Notes = append(r.Notes, fmt.Sprintf("NodePool %s: requirement %s dropped (no kwok counterpart)", o.GetName(), key))
+			continue
+		}
+		kept = append(kept, req)
+	}
+	if len(r.Families) == 0 {
+		return fmt.Errorf("no requirement on %v: the lab cannot tell which instance families to offer", familyLabels)
+	}
+	return unstructured.SetNestedSlice(o.Object, kept, "spec", "template", "spec", "requirements")
+}
+
+func kwokNodeClass(name string) *unstructured.Unstructured {
+	o := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{}}}
+	o.SetAPIVersion(kwokGroup + "/" + kwokVersion)
+	o.SetKind("KWOKNodeClass")
+	o.SetName(name)
+	return o
+}
+
+func scaledObject(o *unstructured.Unstructured, em Emulator) error {
+	triggers, _, _ := unstructured.NestedSlice(o.Object, "spec", "triggers")
+	for _, raw := range triggers {
+		t, _ := raw.(map[string]any)
+		meta, _ := t["metadata"].(map[string]any)
+		switch t["type"] {
+		case "aws-sqs-queue":
+			if em.QueueURL == "" || em.SQSEndpoint == "" {
+				return fmt.Errorf("aws-sqs-queue trigger: the emulator has no SQS queue")
+			}
+			meta["queueURL"], meta["awsEndpoint"] = em.QueueURL, em.SQSEndpoint
+		case "azure-queue":
+			if em.ConnectionString == "" {
+				return fmt.Errorf("azure-queue trigger: the emulator has no connection string")
+			}
+		default:
+			// Other triggers (Prometheus) query services the lab does not run.
+			return fmt.Errorf("trigger type %v: the lab runs aws-sqs-queue and azure-queue triggers only; unset the config that adds it", t["type"])
+		}
+	}
+	return unstructured.SetNestedSlice(o.Object, triggers, "spec", "triggers")
+}
+
+// triggerAuthentication replaces Azure workload identity with the emulator's
+// connection string, and returns the Secret that holds it.
+func triggerAuthentication(o *unstructured.Unstructured, em Emulator) (*unstructured.Unstructured, error) {
+	provider, _, _ := unstructured.NestedString(o.Object, "spec", "podIdentity", "provider")
+	switch provider {
+	case "aws":
+		return nil, nil
+	case "azure-workload":
+		unstructured.RemoveNestedField(o.Object, "spec", "podIdentity")
+		ref := []any{map[string]any{"parameter": "connection", "name": EmulatorSecret, "key": "connection"}}
+		if err := unstructured.SetNestedSlice(o.Object, ref, "spec", "secretTargetRef"); err != nil {
+			return nil, err
+		}
+		secret := &unstructured.Unstructured{Object: map[string]any{"stringData": map[string]any{"connection": em.ConnectionString}}}
+		secret.SetAPIVersion("v1")
+		secret.SetKind("Secret")
+		secret.SetName(EmulatorSecret)
+		secret.SetNamespace(o.GetNamespace())
+		return secret, nil
+	}
+	return nil, fmt.Errorf("podIdentity provider %q: want aws or azure-workload", provider)
+}
+
+// ProcessEnv is the environment of a consumer process backing a pod: the
+// container's own variables, then the emulator's (later entries win), then
+// where to serve its probes and metrics.
+func ProcessEnv(container, emulator []string, httpAddr string) []string {
+	env := slices.Concat(container, emulator)
+	return append(env, "EDW_HTTP_ADDR="+httpAddr)
+}
