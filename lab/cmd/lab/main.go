@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -95,6 +96,15 @@ func validate(o *lab.Options, karpenterCRDs string) error {
 		return fmt.Errorf("-keda-crds and -karpenter-crds are required (make lab passes them)")
 	}
 	o.KarpenterCRDs = strings.Split(karpenterCRDs, ",")
+	// Kubeconfigs and the processes' flags name files: make every path
+	// absolute.
+	for _, p := range []*string{&o.RenderDir, &o.Out, &o.Bin, &o.Emulators, &o.Etcd} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return err
+		}
+		*p = abs
+	}
 	if o.Messages < 1 {
 		return fmt.Errorf("-messages %d: want at least 1", o.Messages)
 	}

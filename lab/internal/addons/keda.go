@@ -113,16 +113,18 @@ func StartKeda(ctx context.Context, g *proc.Group, cp *controlplane.ControlPlane
 }
 
 // registerMetricsAPI points the external metrics API at the metrics server.
-// There is no kube-proxy: the Service has no selector and the Endpoints are
-// written by hand, and the apiserver routes to them directly.
+// There is no kube-proxy: the Service has no selector, its EndpointSlice is
+// written by hand, and the apiserver routes to it directly.
 func registerMetricsAPI(ctx context.Context, a *apply.Applier, caPEM []byte) error {
 	port := map[string]any{"name": "https", "port": int64(443), "targetPort": int64(metricsServerPort)}
 	objs := []*unstructured.Unstructured{
 		object("v1", "Service", KedaNamespace, metricsService, map[string]any{"spec": map[string]any{"ports": []any{port}}}),
-		object("v1", "Endpoints", KedaNamespace, metricsService, map[string]any{"subsets": []any{map[string]any{
-			"addresses": []any{map[string]any{"ip": controlplane.Address}},
-			"ports":     []any{map[string]any{"name": "https", "port": int64(metricsServerPort)}},
-		}}}),
+		object("discovery.k8s.io/v1", "EndpointSlice", KedaNamespace, metricsService, map[string]any{
+			"metadata":    map[string]any{"labels": map[string]any{"kubernetes.io/service-name": metricsService}},
+			"addressType": "IPv4",
+			"endpoints":   []any{map[string]any{"addresses": []any{controlplane.Address}, "conditions": map[string]any{"ready": true}}},
+			"ports":       []any{map[string]any{"name": "https", "port": int64(metricsServerPort), "protocol": "TCP"}},
+		}),
 		object("apiregistration.k8s.io/v1", "APIService", "", externalMetricsAPI, map[string]any{"spec": map[string]any{
 			"service":              map[string]any{"name": metricsService, "namespace": KedaNamespace, "port": int64(443)},
 			"group":                "external.metrics.k8s.io",

@@ -157,7 +157,9 @@ func (cp *ControlPlane) startControllers(ctx context.Context, g *proc.Group, bin
 		"--kubeconfig=" + cm, "--authentication-kubeconfig=" + cm, "--authorization-kubeconfig=" + cm,
 		"--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=10257",
 		"--service-account-private-key-file=" + sa.KeyFile, "--root-ca-file=" + cp.CA.CertFile,
-		"--use-service-account-credentials=false",
+		// Each controller acts as its own service account, with the roles
+		// the apiserver bootstraps for it, as kubeadm clusters do.
+		"--use-service-account-credentials=true",
 		"--cluster-cidr=" + podCIDR, "--service-cluster-ip-range=" + serviceCIDR,
 	}, nil)
 	if err != nil {

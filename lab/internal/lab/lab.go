@@ -5,6 +5,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -152,6 +154,9 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 	}
 
 	log.Info("applying the stack's objects", "count", len(swapped.Objects))
+	slices.SortStableFunc(swapped.Objects, func(a, b *unstructured.Unstructured) int {
+		return cmp.Compare(applyOrder(a.GetKind()), applyOrder(b.GetKind()))
+	})
 	if err := l.applier.Apply(ctx, swapped.Objects...); err != nil {
 		return nil, err
 	}
@@ -239,6 +244,17 @@ func systemNode() *unstructured.Unstructured {
 	key, value, _ := strings.Cut(controlplane.KwokNodeAnnotation, "=")
 	n.SetAnnotations(map[string]string{key: value})
 	return n
+}
+
+// applyOrder puts what others refer to first, as pulumi's dependency order
+// does: namespaces, identities and secrets, node classes before node pools,
+// the workload before the KEDA objects that scale it.
+func applyOrder(kind string) int {
+	order := []string{"Namespace", "ServiceAccount", "Secret", "KWOKNodeClass", "NodePool", "Deployment", "TriggerAuthentication", "ScaledObject"}
+	if i := slices.Index(order, kind); i >= 0 {
+		return i
+	}
+	return len(order)
 }
 
 func containerEnv(d *appsv1.Deployment) map[string]string {

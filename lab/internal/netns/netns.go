@@ -45,7 +45,9 @@ func Exec(address string, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	cmd := exec.Command("ip", append([]string{"netns", "exec", Name, self}, args...)...)
+	// nsenter rather than `ip netns exec`, which mounts a sysfs of its own
+	// and so hides the cgroup hierarchy the lab's kubelet needs.
+	cmd := exec.Command("nsenter", append([]string{"--net=/run/netns/" + Name, self}, args...)...)
 	cmd.Env = append(os.Environ(), insideEnv+"="+Name)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	err = cmd.Run()
