@@ -11,11 +11,11 @@ LAB_MESSAGES ?= 20000
 LAB_RATE ?= 500
 LAB_FLAGS ?=
 
-.PHONY: test tools lint lint-workflows test-program conformance test-apps render bench emulators-start emulators-stop lab lab-check lab-build
+.PHONY: test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-build
 
-## test: formatting and vet, the Pulumi program under mocks, then the apps
-## against the emulators
-test: lint test-program conformance test-apps
+## test: formatting and vet, the Pulumi program under mocks, the apps
+## against the emulators, then a short lab run of each stack
+test: lint test-program conformance test-apps test-lab lab-check
 
 lint: lint-workflows
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -23,6 +23,7 @@ lint: lint-workflows
 	cd apps && $(GO) vet ./...
 	cd scripts/tools && $(GO) vet ./...
 	cd conformance/keda && $(GO) vet ./...
+	cd lab && $(GO) vet ./...
 
 ## tools: the pinned checkers (scripts/tools/go.mod) in build/bin
 tools:
@@ -49,6 +50,9 @@ conformance: tools render
 render:
 	$(GO) build -o build/bin/render ./cmd/render
 	@for stack in $(STACKS); do build/bin/render --stack $$stack --out build/render/$$stack || exit 1; done
+
+test-lab:
+	cd lab && $(GO) test -count=1 ./...
 
 test-apps:
 	scripts/with-emulators.sh $(GO) test -count=1 ./...
@@ -77,6 +81,7 @@ lab-build:
 	@mkdir -p $(LAB_BIN)
 	cd lab/tools/kube && $(GO) build -ldflags "-X k8s.io/component-base/version.gitVersion=$$($(GO) list -m -f '{{.Version}}' k8s.io/kubernetes)" \
 		-o ../../../$(LAB_BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+	cd lab/tools/kube && $(GO) build -o ../../../$(LAB_BIN)/etcd go.etcd.io/etcd/server/v3
 	cd lab/tools/karpenter && $(GO) build -o ../../../$(LAB_BIN)/karpenter sigs.k8s.io/karpenter/kwok
 	cd lab/tools/kwok && $(GO) build -o ../../../$(LAB_BIN)/kwok sigs.k8s.io/kwok/cmd/kwok
 	cd conformance/keda && $(GO) build -o ../../$(LAB_BIN)/keda-operator github.com/kedacore/keda/v2/cmd/operator
@@ -84,7 +89,6 @@ lab-build:
 	cd apps && $(GO) build -o ../$(LAB_BIN)/ ./consumer ./producer
 	cd lab && $(GO) build -o ../$(LAB_BIN)/lab ./cmd/lab
 	scripts/emulators.sh install
-	@command -v etcd >/dev/null || { echo "etcd is missing: apt-get install -y etcd-server"; exit 1; }
 
 emulators-start:
 	scripts/emulators.sh start

@@ -31,7 +31,6 @@ func run() int {
 	fs.StringVar(&opts.Stack, "stack", "aws", "stack to run: aws or azure")
 	fs.StringVar(&opts.RenderDir, "render", "", "the stack's offline render (default build/render/<stack>)")
 	fs.StringVar(&opts.Bin, "bin", "build/lab/bin", "folder of the lab's binaries")
-	fs.StringVar(&opts.Etcd, "etcd", "/usr/bin/etcd", "etcd binary")
 	fs.StringVar(&opts.KedaCRDs, "keda-crds", "", "glob of KEDA's CRD manifests")
 	fs.StringVar(&karpenterCRDs, "karpenter-crds", "", "comma-separated globs of Karpenter's and kwok's CRD manifests")
 	fs.StringVar(&opts.Emulators, "emulators", "scripts/emulators.sh", "script that starts and stops the emulators")
@@ -98,7 +97,7 @@ func validate(o *lab.Options, karpenterCRDs string) error {
 	o.KarpenterCRDs = strings.Split(karpenterCRDs, ",")
 	// Kubeconfigs and the processes' flags name files: make every path
 	// absolute.
-	for _, p := range []*string{&o.RenderDir, &o.Out, &o.Bin, &o.Emulators, &o.Etcd} {
+	for _, p := range []*string{&o.RenderDir, &o.Out, &o.Bin, &o.Emulators} {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return err

@@ -37,6 +37,8 @@ const (
 	// KwokNodeAnnotation marks the nodes kwok manages (Karpenter's kwok
 	// provider sets it on the nodes it creates).
 	KwokNodeAnnotation = "kwok.x-k8s.io/node=fake"
+	// nodeLeaseSeconds is the node lease kwok renews for its nodes.
+	nodeLeaseSeconds = 40
 	// startTimeout bounds each component's start.
 	startTimeout = 90 * time.Second
 )
@@ -185,6 +187,9 @@ func (cp *ControlPlane) startControllers(ctx context.Context, g *proc.Group, bin
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=" + KwokNodeAnnotation,
 		"--cidr=" + podCIDR, "--node-ip=" + Address,
 		"--server-address=127.0.0.1:10247",
+		// Heartbeats by lease, as kubelets send them; without, the node
+		// lifecycle controller marks kwok's nodes NotReady every 50 s.
+		fmt.Sprintf("--node-lease-duration-seconds=%d", nodeLeaseSeconds),
 	}, nil)
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ import (
 	"github.com/edw-project/edw/lab/internal/backend"
 	"github.com/edw-project/edw/lab/internal/controlplane"
 	"github.com/edw-project/edw/lab/internal/kubelet"
+	"github.com/edw-project/edw/lab/internal/netns"
 	"github.com/edw-project/edw/lab/internal/proc"
 	"github.com/edw-project/edw/lab/internal/swap"
 )
@@ -41,8 +42,8 @@ type Options struct {
 	// Stack is aws or azure; RenderDir holds its offline render.
 	Stack, RenderDir string
 	// Bin holds the control plane, KEDA, Karpenter, kwok, consumer and
-	// producer binaries; Etcd is etcd's binary.
-	Bin, Etcd string
+	// producer binaries.
+	Bin string
 	// KedaCRDs and KarpenterCRDs are globs of the CRD manifests.
 	KedaCRDs      string
 	KarpenterCRDs []string
@@ -119,7 +120,7 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 
 	log.Info("starting the control plane")
 	l.cp, err = controlplane.Start(ctx, l.procs, controlplane.Binaries{
-		Etcd: opts.Etcd, APIServer: l.bin("kube-apiserver"), ControllerManager: l.bin("kube-controller-manager"),
+		Etcd: l.bin("etcd"), APIServer: l.bin("kube-apiserver"), ControllerManager: l.bin("kube-controller-manager"),
 		Scheduler: l.bin("kube-scheduler"), Kwok: l.bin("kwok"),
 	}, filepath.Join(opts.Out, "pki"))
 	if err != nil {
@@ -162,7 +163,7 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 	}
 	l.kubelet = kubelet.New(kubelet.Options{
 		Namespace: l.consumer.Namespace, Selector: selector(l.consumer),
-		Binary: l.bin("consumer"), LogDir: filepath.Join(opts.Out, "pods"), CgroupName: "edw-lab",
+		Binary: l.bin("consumer"), LogDir: filepath.Join(opts.Out, "pods"), CgroupName: netns.Name(),
 		Env: func(container []string, addr string) []string {
 			return swap.ProcessEnv(container, l.backend.Env(), addr)
 		},

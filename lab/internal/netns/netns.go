@@ -8,19 +8,25 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 )
 
-const (
-	// Name is the namespace's name.
-	Name = "edw-lab"
-	// insideEnv marks a process that already runs inside the namespace.
-	insideEnv = "EDW_LAB_NETNS"
-)
+// insideEnv names the namespace a process already runs in.
+const insideEnv = "EDW_LAB_NETNS"
 
-// Inside reports whether this process runs in the lab's namespace.
-func Inside() bool { return os.Getenv(insideEnv) == Name }
+// Inside reports whether this process runs in a lab's namespace.
+func Inside() bool { return os.Getenv(insideEnv) != "" }
+
+// Name is this lab's namespace: one per run, so that labs on one machine
+// do not meet.
+func Name() string {
+	if n := os.Getenv(insideEnv); n != "" {
+		return n
+	}
+	return "edw-lab-" + strconv.Itoa(os.Getpid())
+}
 
 // Exec creates the namespace with address on its loopback, runs this program
 // again inside it with args, and deletes the namespace and anything left in
@@ -29,26 +35,26 @@ func Exec(address string, args []string) (int, error) {
 	if os.Geteuid() != 0 {
 		return 0, errors.New("the lab creates a network namespace and CPU cgroups: run it as root (sudo make lab)")
 	}
-	remove()
+	name := Name()
 	for _, cmd := range [][]string{
-		{"netns", "add", Name},
-		{"-n", Name, "link", "set", "lo", "up"},
-		{"-n", Name, "addr", "add", address + "/32", "dev", "lo"},
+		{"netns", "add", name},
+		{"-n", name, "link", "set", "lo", "up"},
+		{"-n", name, "addr", "add", address + "/32", "dev", "lo"},
 	} {
 		if out, err := exec.Command("ip", cmd...).CombinedOutput(); err != nil {
-			remove()
+			remove(name)
 			return 0, fmt.Errorf("ip %s: %v: %s", strings.Join(cmd, " "), err, out)
 		}
 	}
-	defer remove()
+	defer remove(name)
 	self, err := os.Executable()
 	if err != nil {
 		return 0, err
 	}
 	// nsenter rather than `ip netns exec`, which mounts a sysfs of its own
 	// and so hides the cgroup hierarchy the lab's kubelet needs.
-	cmd := exec.Command("nsenter", append([]string{"--net=/run/netns/" + Name, self}, args...)...)
-	cmd.Env = append(os.Environ(), insideEnv+"="+Name)
+	cmd := exec.Command("nsenter", append([]string{"--net=/run/netns/" + name, self}, args...)...)
+	cmd.Env = append(os.Environ(), insideEnv+"="+name)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	err = cmd.Run()
 	var exit *exec.ExitError
@@ -59,13 +65,13 @@ func Exec(address string, args []string) (int, error) {
 }
 
 // remove ends every process in the namespace and deletes it.
-func remove() {
-	out, _ := exec.Command("ip", "netns", "pids", Name).Output()
+func remove(name string) {
+	out, _ := exec.Command("ip", "netns", "pids", name).Output()
 	for _, pid := range strings.Fields(string(out)) {
 		var n int
 		if _, err := fmt.Sscan(pid, &n); err == nil {
 			_ = syscall.Kill(n, syscall.SIGKILL)
 		}
 	}
-	_ = exec.Command("ip", "netns", "del", Name).Run()
+	_ = exec.Command("ip", "netns", "del", name).Run()
 }
