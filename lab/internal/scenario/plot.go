@@ -15,7 +15,8 @@ const (
 	marginRight = 160
 	marginTop   = 40
 	panelGap    = 50
-	ticks       = 5
+	// maxTicks bounds the labelled ticks on an axis.
+	maxTicks = 5
 )
 
 type series struct {
@@ -36,10 +37,12 @@ func WriteSVG(w io.Writer, title string, samples []Sample) error {
 	if len(samples) > 0 {
 		end = math.Max(end, samples[len(samples)-1].Seconds)
 	}
-	panel(&b, samples, end, marginTop, "messages", []series{
+	xStep := niceStep(end)
+	end = math.Ceil(end/xStep) * xStep
+	panel(&b, samples, end, xStep, marginTop, "messages", []series{
 		{"queue depth", "#1f77b4", func(s Sample) int { return s.Depth }},
 	})
-	panel(&b, samples, end, marginTop+panelHeight+panelGap, "count", []series{
+	panel(&b, samples, end, xStep, marginTop+panelHeight+panelGap, "count", []series{
 		{"desired replicas", "#ff7f0e", func(s Sample) int { return s.Desired }},
 		{"running pods", "#2ca02c", func(s Sample) int { return s.Running }},
 		{"nodes (Karpenter)", "#d62728", func(s Sample) int { return s.Nodes }},
@@ -51,7 +54,7 @@ func WriteSVG(w io.Writer, title string, samples []Sample) error {
 	return err
 }
 
-func panel(b *strings.Builder, samples []Sample, end float64, top int, unit string, lines []series) {
+func panel(b *strings.Builder, samples []Sample, end, xStep float64, top int, unit string, lines []series) {
 	width := plotWidth - marginLeft - marginRight
 	peak := 1
 	for _, s := range samples {
@@ -59,23 +62,24 @@ func panel(b *strings.Builder, samples []Sample, end float64, top int, unit stri
 			peak = max(peak, l.value(s))
 		}
 	}
-	yMax := niceCeil(peak)
+	yStep := niceStep(float64(peak))
+	yMax := math.Ceil(float64(peak)/yStep) * yStep
 	x := func(t float64) float64 { return marginLeft + t/end*float64(width) }
-	y := func(v int) float64 { return float64(top+panelHeight) - float64(v)/float64(yMax)*panelHeight }
+	y := func(v float64) float64 { return float64(top+panelHeight) - v/yMax*panelHeight }
 
 	fmt.Fprintf(b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#888"/>`+"\n", marginLeft, top, width, panelHeight)
-	for i := 0; i <= ticks; i++ {
-		v := yMax * i / ticks
-		fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#eee"/><text x="%d" y="%.1f" text-anchor="end">%d</text>`+"\n",
+	for v := 0.0; v <= yMax; v += yStep {
+		fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#eee"/><text x="%d" y="%.1f" text-anchor="end">%.0f</text>`+"\n",
 			marginLeft, marginLeft+width, y(v), y(v), marginLeft-6, y(v)+4, v)
-		t := end * float64(i) / ticks
+	}
+	for t := 0.0; t <= end; t += xStep {
 		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">%.0f</text>`+"\n", x(t), top+panelHeight+16, t)
 	}
 	fmt.Fprintf(b, `<text x="14" y="%d" transform="rotate(-90 14 %d)" text-anchor="middle">%s</text>`+"\n", top+panelHeight/2, top+panelHeight/2, unit)
 	for i, l := range lines {
 		var pts []string
 		for _, s := range samples {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(s.Seconds), y(l.value(s))))
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(s.Seconds), y(float64(l.value(s)))))
 		}
 		fmt.Fprintf(b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", l.color, strings.Join(pts, " "))
 		ly := top + 14 + 18*i
@@ -84,20 +88,16 @@ func panel(b *strings.Builder, samples []Sample, end float64, top int, unit stri
 	}
 }
 
-// niceCeil rounds v up to 1, 2 or 5 times a power of ten, and to a multiple
-// of the tick count so tick labels are whole numbers.
-func niceCeil(v int) int {
-	p := 1
-	for p*10 <= v {
-		p *= 10
-	}
-	for _, m := range []int{1, 2, 5, 10} {
-		if m*p >= v {
-			n := m * p
-			return (n + ticks - 1) / ticks * ticks
+// niceStep is the smallest whole step of 1, 2 or 5 times a power of ten
+// that covers span in at most maxTicks steps.
+func niceStep(span float64) float64 {
+	for p := 1.0; ; p *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			if span/(m*p) <= maxTicks {
+				return m * p
+			}
 		}
 	}
-	return v
 }
 
 func escape(s string) string {

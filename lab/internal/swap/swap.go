@@ -72,11 +72,12 @@ func Objects(rendered []*unstructured.Unstructured, em Emulator) (Result, error)
 	var r Result
 	for _, in := range rendered {
 		o := in.DeepCopy()
-		switch o.GetKind() {
-		case "EC2NodeClass", "AKSNodeClass":
+		if slices.Contains(nodeClassKinds, o.GetKind()) {
 			r.Notes = append(r.Notes, fmt.Sprintf("%s %s replaced by KWOKNodeClass %[2]s", o.GetKind(), o.GetName()))
 			r.Objects = append(r.Objects, kwokNodeClass(o.GetName()))
 			continue
+		}
+		switch o.GetKind() {
 		case "NodePool":
 			if err := r.nodePool(o); err != nil {
 				return Result{}, fmt.Errorf("nodepool %s: %w", o.GetName(), err)

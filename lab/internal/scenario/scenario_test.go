@@ -1,0 +1,113 @@
+package scenario
+
+import (
+	"bytes"
+	"encoding/xml"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// burst is a healthy run: the queue fills while KEDA and Karpenter scale
+// out, drains, then pods and nodes go back to zero.
+var burst = []Sample{
+	{Seconds: 0},
+	{Seconds: 10, Depth: 3000, Desired: 1, NodeClaims: 1},
+	{Seconds: 12, Depth: 2900, Desired: 4, Running: 1, NodeClaims: 1, Nodes: 1, Processed: 100},
+	{Seconds: 20, Depth: 1000, Desired: 8, Running: 8, NodeClaims: 2, Nodes: 2, Processed: 2000},
+	{Seconds: 30, Depth: 0, Desired: 8, Running: 8, NodeClaims: 2, Nodes: 2, Processed: 3000},
+	{Seconds: 90, Depth: 0, Desired: 0, Running: 0, NodeClaims: 2, Nodes: 2, Processed: 3000},
+	{Seconds: 200, Depth: 0, Desired: 0, Running: 0, NodeClaims: 0, Nodes: 0, Processed: 3000},
+}
+
+func TestSummarizeFindsEachPhase(t *testing.T) {
+	s := Summarize(burst, 10)
+	got := []float64{s.FirstScaleOut, s.FirstRunning, s.FirstNode, s.Drained, s.ZeroPods, s.BaselineNodes}
+	if want := []float64{10, 12, 12, 30, 90, 200}; !slices.Equal(got, want) {
+		t.Errorf("phases %v, want %v", got, want)
+	}
+	if s.PeakDesired != 8 || s.PeakRunning != 8 || s.PeakNodes != 2 {
+		t.Errorf("peaks desired %d, running %d, nodes %d; want 8, 8, 2", s.PeakDesired, s.PeakRunning, s.PeakNodes)
+	}
+	if f := s.Failures(); len(f) != 0 {
+		t.Errorf("a healthy run fails: %v", f)
+	}
+}
+
+func TestAnEmptyQueueBeforeTheBurstEndsIsNoDrain(t *testing.T) {
+	// The producer finished at 25 s: the empty queue at 0 s does not count.
+	if s := Summarize(burst, 25); s.Drained != 30 {
+		t.Errorf("drained at %v, want 30", s.Drained)
+	}
+}
+
+func TestFailuresNameWhatDidNotHappen(t *testing.T) {
+	stuck := Summarize(burst[:4], 10) // never drained, never scaled in
+	stuck.Lost, stuck.Duplicated = 3, 1
+	f := strings.Join(stuck.Failures(), "\n")
+	for _, want := range []string{"never drained", "never scaled back to zero", "never went back to the baseline", "3 messages lost", "1 duplicated rows"} {
+		if !strings.Contains(f, want) {
+			t.Errorf("failures %q lack %q", f, want)
+		}
+	}
+	flat := Summarize([]Sample{{Seconds: 0}, {Seconds: 5, Desired: 1, Running: 1}}, 1)
+	if f := strings.Join(flat.Failures(), "\n"); !strings.Contains(f, "past one pod") || !strings.Contains(f, "never added a node") {
+		t.Errorf("failures %q, want no scale-out past one pod and no node", f)
+	}
+}
+
+func TestCountComparesRowsWithTheIdsSent(t *testing.T) {
+	rows := map[string]int{"lab-0": 1, "lab-1": 2, "lab-3": 1, "lab-03": 1, "other-1": 1}
+	lost, dup := Count(rows, "lab", 4)
+	// lab-2 is missing; lab-1 twice; lab-03 and other-1 were never sent.
+	if lost != 1 || dup != 3 {
+		t.Errorf("lost %d, duplicated %d; want 1 and 3", lost, dup)
+	}
+}
+
+func TestCSVHasAHeaderAndARowPerSample(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteCSV(&b, burst); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != len(burst)+1 || lines[0] != strings.Join(header, ",") || lines[4] != "20.0,1000,8,8,2,2,2000" {
+		t.Errorf("csv:\n%s", b.String())
+	}
+}
+
+func TestPlotIsSVGWithEveryCurve(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteSVG(&b, "stack <aws>", burst); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Polylines []struct {
+			Points string `xml:"points,attr"`
+		} `xml:"polyline"`
+	}
+	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatalf("not well-formed SVG: %v", err)
+	}
+	if len(doc.Polylines) != 4 {
+		t.Fatalf("%d curves, want queue depth, desired replicas, running pods and nodes", len(doc.Polylines))
+	}
+	for _, p := range doc.Polylines {
+		if n := len(strings.Fields(p.Points)); n != len(burst) {
+			t.Errorf("curve has %d points, want %d", n, len(burst))
+		}
+	}
+	for _, want := range []string{"stack &lt;aws&gt;", "queue depth", "desired replicas", "running pods", "nodes (Karpenter)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("plot lacks %q", want)
+		}
+	}
+}
+
+func TestNiceStep(t *testing.T) {
+	for _, c := range []struct{ span, want float64 }{{1, 1}, {7, 2}, {48, 10}, {234, 50}, {3000, 1000}, {15, 5}} {
+		if got := niceStep(c.span); got != c.want {
+			t.Errorf("niceStep(%v) = %v, want %v", c.span, got, c.want)
+		}
+	}
+}
