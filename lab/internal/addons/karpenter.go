@@ -27,9 +27,9 @@ type Karpenter struct {
 	Binary string
 	// CRDs are globs of the NodePool, NodeClaim and KWOKNodeClass CRDs.
 	CRDs []string
-	// Families are the instance families the NodePool admits; the lab offers
-	// instance types of each.
-	Families []string
+	// Families and Architectures are what the NodePools admit; the lab
+	// offers instance types of each.
+	Families, Architectures []string
 }
 
 // StartKarpenter installs the CRDs and starts Karpenter with its kwok cloud
@@ -44,7 +44,7 @@ func StartKarpenter(ctx context.Context, g *proc.Group, cp *controlplane.Control
 			return err
 		}
 	}
-	types, err := json.MarshalIndent(InstanceTypes(k.Families), "", "  ")
+	types, err := json.MarshalIndent(InstanceTypes(k.Families, k.Architectures), "", "  ")
 	if err != nil {
 		return err
 	}
@@ -108,31 +108,39 @@ const (
 )
 
 // InstanceTypes are the stand-ins for the cloud's instance types: each family
-// in each size, on-demand and spot, amd64 Linux.
-func InstanceTypes(families []string) []instanceType {
+// in each size and architecture, on-demand and spot, Linux.
+func InstanceTypes(families, archs []string) []instanceType {
 	var out []instanceType
 	for _, f := range families {
 		perCPU, ok := memoryPerCPU[f]
 		if !ok {
 			perCPU = 4
 		}
-		for _, cpu := range sizes {
-			mem := cpu * perCPU
-			price := float64(cpu)*pricePerCPU + float64(mem)*pricePerGiB
-			out = append(out, instanceType{
-				Name:             fmt.Sprintf("%s-%dx-amd64-linux", f, cpu),
-				Architecture:     "amd64",
-				OperatingSystems: []string{"linux"},
-				Resources: map[string]string{
-					"cpu": strconv.Itoa(cpu), "memory": fmt.Sprintf("%dGi", mem),
-					"pods": strconv.Itoa(podsPerNode), "ephemeral-storage": "20Gi",
-				},
-				Offerings: []offering{
-					{Price: price, Available: true, Requirements: capacity("on-demand")},
-					{Price: price * spotDiscount, Available: true, Requirements: capacity("spot")},
-				},
-			})
+		for _, arch := range archs {
+			out = append(out, family(f, arch, perCPU)...)
 		}
+	}
+	return out
+}
+
+func family(f, arch string, perCPU int) []instanceType {
+	var out []instanceType
+	for _, cpu := range sizes {
+		mem := cpu * perCPU
+		price := float64(cpu)*pricePerCPU + float64(mem)*pricePerGiB
+		out = append(out, instanceType{
+			Name:             fmt.Sprintf("%s-%dx-%s-linux", f, cpu, arch),
+			Architecture:     arch,
+			OperatingSystems: []string{"linux"},
+			Resources: map[string]string{
+				"cpu": strconv.Itoa(cpu), "memory": fmt.Sprintf("%dGi", mem),
+				"pods": strconv.Itoa(podsPerNode), "ephemeral-storage": "20Gi",
+			},
+			Offerings: []offering{
+				{Price: price, Available: true, Requirements: capacity("on-demand")},
+				{Price: price * spotDiscount, Available: true, Requirements: capacity("spot")},
+			},
+		})
 	}
 	return out
 }

@@ -7,15 +7,15 @@ import (
 )
 
 func TestInstanceTypesOfferEveryFamilyInSmallSizes(t *testing.T) {
-	types := InstanceTypes([]string{"c", "r", "Z"})
-	if len(types) != 3*len(sizes) {
-		t.Fatalf("%d instance types, want %d", len(types), 3*len(sizes))
+	types := InstanceTypes([]string{"c", "r", "Z"}, []string{"amd64", "arm64"})
+	if len(types) != 3*2*len(sizes) {
+		t.Fatalf("%d instance types, want %d", len(types), 3*2*len(sizes))
 	}
 	byName := map[string]instanceType{}
 	for _, it := range types {
 		byName[it.Name] = it
 	}
-	for name, mem := range map[string]string{"c-2x-amd64-linux": "4Gi", "r-8x-amd64-linux": "64Gi", "Z-4x-amd64-linux": "16Gi"} {
+	for name, mem := range map[string]string{"c-2x-amd64-linux": "4Gi", "r-8x-amd64-linux": "64Gi", "Z-4x-arm64-linux": "16Gi"} {
 		if it, ok := byName[name]; !ok || it.Resources["memory"] != mem {
 			t.Errorf("%s: %+v, want memory %s", name, it, mem)
 		}

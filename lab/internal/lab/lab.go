@@ -147,9 +147,9 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 	}); err != nil {
 		return nil, err
 	}
-	log.Info("starting Karpenter", "families", swapped.Families)
+	log.Info("starting Karpenter", "families", swapped.Families, "architectures", swapped.Architectures)
 	if err := addons.StartKarpenter(ctx, l.procs, l.cp, l.applier, addons.Karpenter{
-		Binary: l.bin("karpenter"), CRDs: opts.KarpenterCRDs, Families: swapped.Families,
+		Binary: l.bin("karpenter"), CRDs: opts.KarpenterCRDs, Families: swapped.Families, Architectures: swapped.Architectures,
 	}); err != nil {
 		return nil, err
 	}

@@ -37,16 +37,21 @@ const (
 var familyLabels = []string{
 	"karpenter.k8s.aws/instance-category",
 	"karpenter.k8s.aws/instance-family",
+	"eks.amazonaws.com/instance-category",
 	"karpenter.azure.com/sku-family",
 }
 
 // providerDomains are the label domains only a cloud's Karpenter provider
-// knows.
-var providerDomains = []string{"karpenter.k8s.aws/", "karpenter.azure.com/"}
+// (or EKS Auto Mode) knows.
+var providerDomains = []string{"karpenter.k8s.aws/", "eks.amazonaws.com/", "karpenter.azure.com/"}
 
-// nodeClassKinds are the cloud node classes, which have no kwok counterpart
-// beyond the KWOKNodeClass that replaces them.
-var nodeClassKinds = []string{"EC2NodeClass", "AKSNodeClass"}
+// nodeClassKinds are the cloud node classes (EKS Auto Mode's NodeClass is
+// built in and not rendered); a KWOKNodeClass of the same name replaces each
+// one a NodePool refers to.
+var nodeClassKinds = []string{"EC2NodeClass", "AKSNodeClass", "NodeClass"}
+
+// archLabel is the well-known architecture label.
+const archLabel = "kubernetes.io/arch"
 
 // Emulator is what stands in for the cloud.
 type Emulator struct {
@@ -61,8 +66,9 @@ type Emulator struct {
 // Result is the swapped objects and what the lab must provide for them.
 type Result struct {
 	Objects []*unstructured.Unstructured
-	// Families are the instance families the NodePools admit.
-	Families []string
+	// Families and Architectures are what the NodePools admit; the lab
+	// offers instance types of each.
+	Families, Architectures []string
 	// Notes say what was dropped, for the run's log.
 	Notes []string
 }
@@ -73,8 +79,7 @@ func Objects(rendered []*unstructured.Unstructured, em Emulator) (Result, error)
 	for _, in := range rendered {
 		o := in.DeepCopy()
 		if slices.Contains(nodeClassKinds, o.GetKind()) {
-			r.Notes = append(r.Notes, fmt.Sprintf("%s %s replaced by KWOKNodeClass %[2]s", o.GetKind(), o.GetName()))
-			r.Objects = append(r.Objects, kwokNodeClass(o.GetName()))
+			r.Notes = append(r.Notes, fmt.Sprintf("%s %s replaced by a KWOKNodeClass of that name", o.GetKind(), o.GetName()))
 			continue
 		}
 		switch o.GetKind() {
@@ -97,6 +102,11 @@ func Objects(rendered []*unstructured.Unstructured, em Emulator) (Result, error)
 	}
 	slices.Sort(r.Families)
 	r.Families = slices.Compact(r.Families)
+	slices.Sort(r.Architectures)
+	r.Architectures = slices.Compact(r.Architectures)
+	if len(r.Architectures) == 0 {
+		r.Architectures = []string{"amd64"}
+	}
 	return r, nil
 }
 
@@ -108,6 +118,10 @@ func (r *Result) nodePool(o *unstructured.Unstructured) error {
 	ref["group"], ref["kind"] = kwokGroup, "KWOKNodeClass"
 	if err := unstructured.SetNestedMap(o.Object, ref, "spec", "template", "spec", "nodeClassRef"); err != nil {
 		return err
+	}
+	class := fmt.Sprint(ref["name"])
+	if !slices.ContainsFunc(r.Objects, func(o *unstructured.Unstructured) bool { return o.GetKind() == "KWOKNodeClass" && o.GetName() == class }) {
+		r.Objects = append(r.Objects, kwokNodeClass(class))
 	}
 	reqs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "requirements")
 	var kept []any
@@ -122,6 +136,9 @@ func (r *Result) nodePool(o *unstructured.Unstructured) error {
 				return fmt.Errorf("requirement %s: the lab maps only \"In\" with values to instance families", key)
 			}
 			r.Families = append(r.Families, values...)
+		case key == archLabel:
+			values, _, _ := unstructured.NestedStringSlice(req, "values")
+			r.Architectures = append(r.Architectures, values...)
 		case slices.ContainsFunc(providerDomains, func(d string) bool { return strings.HasPrefix(key, d) }):
 			r.Notes = append(r.Notes, fmt.Sprintf("NodePool %s: requirement %s dropped (no kwok counterpart)", o.GetName(), key))
 			continue

@@ -132,8 +132,23 @@ func TestNodePoolGetsKwokNodeClassAndFamilies(t *testing.T) {
 	if limits, _, _ := unstructured.NestedString(pool.Object, "spec", "limits", "cpu"); limits != "200" {
 		t.Errorf("limits.cpu %q: the lab must keep the stack's limits", limits)
 	}
+	if !slices.Equal(r.Architectures, []string{"amd64"}) {
+		t.Errorf("architectures %v, want [amd64]", r.Architectures)
+	}
 	if len(r.Notes) != 2 || !strings.Contains(strings.Join(r.Notes, "\n"), "instance-generation dropped") {
 		t.Errorf("notes %q, want the replaced node class and the dropped requirement", r.Notes)
+	}
+}
+
+func TestAutoModeNodePoolGetsAKwokNodeClassOfItsOwn(t *testing.T) {
+	render := strings.NewReplacer("group: karpenter.k8s.aws, kind: EC2NodeClass, name: workload", "group: eks.amazonaws.com, kind: NodeClass, name: default",
+		"karpenter.k8s.aws/instance-category", "eks.amazonaws.com/instance-category", "values: [amd64]", "values: [arm64]").Replace(awsRender)
+	r := swapped(t, render)
+	if class := find(t, r, "KWOKNodeClass"); class.GetName() != "default" {
+		t.Errorf("KWOKNodeClass %q, want default, the Auto Mode class the NodePool names", class.GetName())
+	}
+	if !slices.Equal(r.Families, []string{"c", "m", "r"}) || !slices.Equal(r.Architectures, []string{"arm64"}) {
+		t.Errorf("families %v, architectures %v; want [c m r] and [arm64]", r.Families, r.Architectures)
 	}
 }
 
