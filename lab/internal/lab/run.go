@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -96,7 +97,7 @@ func (l *Lab) settle(ctx context.Context, rec *recorder) error {
 func (l *Lab) produce(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, l.bin("producer"))
 	cmd.Env = append(os.Environ(), swap.ProcessEnv(envList(l.producerEnv), l.backend.Env(), "127.0.0.1:0")...)
-	cmd.Env = append(cmd.Env, "EDW_PRODUCER_COUNT="+itoa(l.opts.Messages), fmt.Sprintf("EDW_PRODUCER_RATE=%g", l.opts.Rate),
+	cmd.Env = append(cmd.Env, "EDW_PRODUCER_COUNT="+strconv.Itoa(l.opts.Messages), fmt.Sprintf("EDW_PRODUCER_RATE=%g", l.opts.Rate),
 		"EDW_PRODUCER_ID_PREFIX="+idPrefix)
 	logFile, err := os.Create(filepath.Join(l.opts.Out, "logs", "producer.log"))
 	if err != nil {

@@ -23,12 +23,12 @@ type Sample struct {
 	// NodeClaims is Karpenter's NodeClaims; Nodes the Ready nodes they
 	// became.
 	NodeClaims, Nodes int
-	// Processed is the consumers' running total of messages written and
-	// deleted.
+	// Processed is the consumers' running total of rows written (each
+	// message's delete follows its write).
 	Processed int
 }
 
-var header = []string{"seconds", "queue_depth", "desired_replicas", "running_pods", "nodeclaims", "nodes", "processed"}
+var header = []string{"seconds", "queue_depth", "desired_replicas", "running_pods", "nodeclaims", "nodes", "rows_written"}
 
 // WriteCSV writes the timeline with a header row.
 func WriteCSV(w io.Writer, samples []Sample) error {
