@@ -55,14 +55,15 @@ func (a *Applier) Client() dynamic.Interface { return a.client }
 // Apply applies objs in order.
 func (a *Applier) Apply(ctx context.Context, objs ...*unstructured.Unstructured) error {
 	for _, o := range objs {
-		if err := a.applyOne(ctx, o); err != nil {
+		if err := a.patch(ctx, o); err != nil {
 			return fmt.Errorf("apply %s %s: %w", o.GetKind(), name(o), err)
 		}
 	}
 	return nil
 }
 
-func (a *Applier) applyOne(ctx context.Context, o *unstructured.Unstructured) error {
+// patch applies o server-side as FieldManager.
+func (a *Applier) patch(ctx context.Context, o *unstructured.Unstructured) error {
 	ri, err := a.resource(o)
 	if err != nil {
 		return err
@@ -73,22 +74,6 @@ func (a *Applier) applyOne(ctx context.Context, o *unstructured.Unstructured) er
 	}
 	_, err = ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, Force: new(true)})
 	return err
-}
-
-// ApplyStatus sets the status of an object that has a status subresource.
-func (a *Applier) ApplyStatus(ctx context.Context, o *unstructured.Unstructured) error {
-	ri, err := a.resource(o)
-	if err != nil {
-		return err
-	}
-	data, err := o.MarshalJSON()
-	if err != nil {
-		return err
-	}
-	if _, err := ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, Force: new(true)}, "status"); err != nil {
-		return fmt.Errorf("status of %s %s: %w", o.GetKind(), name(o), err)
-	}
-	return nil
 }
 
 func (a *Applier) resource(o *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
