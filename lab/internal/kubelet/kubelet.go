@@ -116,7 +116,9 @@ func (k *Kubelet) Run(ctx context.Context, client kubernetes.Interface) {
 				o = t.Obj
 			}
 			if pod, ok := o.(*corev1.Pod); ok {
-				k.stop(pod.UID, grace(pod))
+				// Not in the handler: a stop takes up to the grace period,
+				// and other pods' events must not wait for it.
+				go k.stop(pod.UID, grace(pod))
 			}
 		},
 	})
