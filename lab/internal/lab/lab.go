@@ -74,7 +74,7 @@ type Lab struct {
 }
 
 // Start brings the lab up to the moment the stack's objects are applied.
-// Close ends it.
+// Close ends it, also when Start fails part way.
 func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 	l := &Lab{opts: opts, log: log}
 	if err := os.RemoveAll(opts.Out); err != nil {
@@ -89,29 +89,29 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 
 	rendered, err := apply.ReadFiles(filepath.Join(opts.RenderDir, "manifests", "*.yaml"))
 	if err != nil {
-		return nil, fmt.Errorf("render of stack %s (run make render): %w", opts.Stack, err)
+		return l, fmt.Errorf("render of stack %s (run make render): %w", opts.Stack, err)
 	}
 	if err := l.findDeployments(rendered); err != nil {
-		return nil, err
+		return l, err
 	}
 
 	log.Info("starting the emulators")
 	emulators, err := l.startEmulators(ctx)
 	if err != nil {
-		return nil, err
+		return l, err
 	}
 	if l.backend, err = backend.New(ctx, opts.Stack, l.consumerEnv, emulators); err != nil {
-		return nil, err
+		return l, err
 	}
 	if err := l.backend.Prepare(ctx); err != nil {
-		return nil, err
+		return l, err
 	}
 	swapped, err := swap.Objects(rendered, swap.Emulator{
 		QueueURL: l.backend.QueueURL(), SQSEndpoint: emulators["AWS_ENDPOINT_URL_SQS"],
 		ConnectionString: emulators["AZURE_STORAGE_CONNECTION_STRING"],
 	})
 	if err != nil {
-		return nil, err
+		return l, err
 	}
 	for _, n := range swapped.Notes {
 		log.Info("swapped for the lab", "what", n)
@@ -123,16 +123,16 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 		Scheduler: l.bin("kube-scheduler"), Kwok: l.bin("kwok"),
 	}, filepath.Join(opts.Out, "pki"))
 	if err != nil {
-		return nil, err
+		return l, err
 	}
 	if l.kube, err = kubernetes.NewForConfig(l.cp.Admin); err != nil {
-		return nil, err
+		return l, err
 	}
 	if l.applier, err = apply.New(l.cp.Admin); err != nil {
-		return nil, err
+		return l, err
 	}
 	if err := l.applier.Apply(ctx, systemNode()); err != nil {
-		return nil, err
+		return l, err
 	}
 
 	log.Info("starting KEDA")
@@ -144,13 +144,13 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 	if err := addons.StartKeda(ctx, l.procs, l.cp, l.applier, addons.Keda{
 		Operator: l.bin("keda-operator"), MetricsServer: l.bin("keda-adapter"), CRDs: opts.KedaCRDs, Env: kedaEnv,
 	}); err != nil {
-		return nil, err
+		return l, err
 	}
 	log.Info("starting Karpenter", "families", swapped.Families, "architectures", swapped.Architectures)
 	if err := addons.StartKarpenter(ctx, l.procs, l.cp, l.applier, addons.Karpenter{
 		Binary: l.bin("karpenter"), CRDs: opts.KarpenterCRDs, Families: swapped.Families, Architectures: swapped.Architectures,
 	}); err != nil {
-		return nil, err
+		return l, err
 	}
 
 	log.Info("applying the stack's objects", "count", len(swapped.Objects))
@@ -158,7 +158,7 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 		return cmp.Compare(applyOrder(a.GetKind()), applyOrder(b.GetKind()))
 	})
 	if err := l.applier.Apply(ctx, swapped.Objects...); err != nil {
-		return nil, err
+		return l, err
 	}
 	l.kubelet = kubelet.New(kubelet.Options{
 		Namespace: l.consumer.Namespace, Selector: selector(l.consumer),
