@@ -61,13 +61,15 @@ test-apps:
 bench:
 	scripts/with-emulators.sh $(GO) test -count=1 -run '^$$' -bench Consume -benchtime $(BENCH_MESSAGES)x ./e2e
 
-## lab: the stack's autoscaling loop on this machine (root: it makes a
-## network namespace and CPU cgroups); results in build/lab/$(STACK)
+## lab: the stack's autoscaling loop on this machine; results in
+## build/lab/$(STACK). The run (not the build) needs root, for a network
+## namespace and CPU cgroups: make asks sudo for it.
 LAB_BIN := build/lab/bin
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo env "PATH=$(PATH)")
 KEDA_DIR = $$(cd conformance/keda && $(GO) list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)
 KARPENTER_DIR = $$(cd lab/tools/karpenter && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/karpenter)
 lab: lab-build render
-	$(LAB_BIN)/lab -stack $(STACK) -bin $(LAB_BIN) -messages $(LAB_MESSAGES) -rate $(LAB_RATE) \
+	$(AS_ROOT) $(LAB_BIN)/lab -stack $(STACK) -bin $(LAB_BIN) -messages $(LAB_MESSAGES) -rate $(LAB_RATE) \
 		-keda-crds "$(KEDA_DIR)/config/crd/bases/*.yaml" \
 		-karpenter-crds "$(KARPENTER_DIR)/kwok/charts/crds/*.yaml,$(KARPENTER_DIR)/kwok/apis/crds/*.yaml" $(LAB_FLAGS)
 

@@ -33,7 +33,7 @@ func Name() string {
 // it afterwards. It returns the inner run's exit code.
 func Exec(address string, args []string) (int, error) {
 	if os.Geteuid() != 0 {
-		return 0, errors.New("the lab creates a network namespace and CPU cgroups: run it as root (sudo make lab)")
+		return 0, errors.New("the lab creates a network namespace and CPU cgroups: run it as root (make lab asks sudo)")
 	}
 	name := Name()
 	for _, cmd := range [][]string{
