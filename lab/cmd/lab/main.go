@@ -36,7 +36,7 @@ func run() int {
 	fs.StringVar(&opts.Emulators, "emulators", "scripts/emulators.sh", "script that starts and stops the emulators")
 	fs.StringVar(&opts.Out, "out", "", "folder for logs, timeline and plot (default build/lab/<stack>)")
 	fs.IntVar(&opts.Messages, "messages", 20000, "messages in the burst")
-	fs.Float64Var(&opts.Rate, "rate", 500, "messages per second of the burst")
+	fs.Float64Var(&opts.Rate, "rate", 2000, "messages per second of the burst, at most")
 	fs.DurationVar(&opts.Settle, "settle", 10*time.Minute, "longest wait for each phase: baseline, drain, zero pods, nodes back")
 	fs.BoolVar(&check, "check", false, "exit 1 unless the loop scaled out and back in and lost or duplicated nothing")
 	if err := fs.Parse(os.Args[1:]); err != nil {

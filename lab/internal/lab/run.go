@@ -111,15 +111,20 @@ func (l *Lab) produce(ctx context.Context) error {
 	return nil
 }
 
-// count reads the table and the dead-letter queue.
+// count reads the table and the queues.
 func (l *Lab) count(ctx context.Context, s *scenario.Summary) error {
 	rows, err := l.backend.Rows(ctx)
 	if err != nil {
 		return err
 	}
-	s.Lost, s.Duplicated = scenario.Count(rows, idPrefix, l.opts.Messages)
-	s.SetAside, err = l.backend.SetAside(ctx)
-	return err
+	if s.SetAside, err = l.backend.SetAside(ctx); err != nil {
+		return err
+	}
+	if s.Queued, err = l.backend.Depth(ctx); err != nil {
+		return err
+	}
+	s.Lost, s.Duplicated = scenario.Count(rows, idPrefix, l.opts.Messages, s.Queued+s.SetAside)
+	return nil
 }
 
 func (l *Lab) write(s scenario.Summary, samples []scenario.Sample) error {

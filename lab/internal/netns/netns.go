@@ -8,13 +8,18 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
 )
 
-// insideEnv names the namespace a process already runs in.
-const insideEnv = "EDW_LAB_NETNS"
+const (
+	// insideEnv names the namespace a process already runs in.
+	insideEnv = "EDW_LAB_NETNS"
+	// prefix starts every lab namespace's name; the creator's pid ends it.
+	prefix = "edw-lab-"
+)
 
 // Inside reports whether this process runs in a lab's namespace.
 func Inside() bool { return os.Getenv(insideEnv) != "" }
@@ -25,7 +30,7 @@ func Name() string {
 	if n := os.Getenv(insideEnv); n != "" {
 		return n
 	}
-	return "edw-lab-" + strconv.Itoa(os.Getpid())
+	return prefix + strconv.Itoa(os.Getpid())
 }
 
 // Exec creates the namespace with address on its loopback, runs this program
@@ -35,6 +40,7 @@ func Exec(address string, args []string) (int, error) {
 	if os.Geteuid() != 0 {
 		return 0, errors.New("the lab creates a network namespace and CPU cgroups: run it as root (make lab asks sudo)")
 	}
+	sweep()
 	name := Name()
 	for _, cmd := range [][]string{
 		{"netns", "add", name},
@@ -56,12 +62,45 @@ func Exec(address string, args []string) (int, error) {
 	cmd := exec.Command("nsenter", append([]string{"--net=/run/netns/" + name, self}, args...)...)
 	cmd.Env = append(os.Environ(), insideEnv+"="+name)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	// The run inside stops on its own at SIGINT or SIGTERM; this side stays
+	// to delete the namespace after it.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	go func() {
+		for sig := range signals {
+			_ = cmd.Process.Signal(sig)
+		}
+	}()
+	err = cmd.Wait()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		return exit.ExitCode(), nil
 	}
 	return 0, err
+}
+
+// sweep deletes the namespaces of earlier runs whose process is gone (a run
+// killed with SIGKILL cannot delete its own).
+func sweep() {
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		pid, ok := strings.CutPrefix(fields[0], prefix)
+		n, err := strconv.Atoi(pid)
+		if !ok || err != nil {
+			continue
+		}
+		if syscall.Kill(n, 0) == syscall.ESRCH {
+			remove(fields[0])
+		}
+	}
 }
 
 // remove ends every process in the namespace and deletes it.

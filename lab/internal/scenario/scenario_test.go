@@ -43,9 +43,9 @@ func TestAnEmptyQueueBeforeTheBurstEndsIsNoDrain(t *testing.T) {
 
 func TestFailuresNameWhatDidNotHappen(t *testing.T) {
 	stuck := Summarize(burst[:4], 10) // never drained, never scaled in
-	stuck.Lost, stuck.Duplicated = 3, 1
+	stuck.Lost, stuck.Duplicated, stuck.Queued = 3, 1, 5
 	f := strings.Join(stuck.Failures(), "\n")
-	for _, want := range []string{"never drained", "never scaled back to zero", "never went back to the baseline", "3 messages lost", "1 duplicated rows"} {
+	for _, want := range []string{"never drained", "never scaled back to zero", "never went back to the baseline", "3 messages lost", "1 duplicated rows", "5 messages still queued"} {
 		if !strings.Contains(f, want) {
 			t.Errorf("failures %q lack %q", f, want)
 		}
@@ -58,10 +58,13 @@ func TestFailuresNameWhatDidNotHappen(t *testing.T) {
 
 func TestCountComparesRowsWithTheIdsSent(t *testing.T) {
 	rows := map[string]int{"lab-0": 1, "lab-1": 2, "lab-3": 1, "lab-03": 1, "other-1": 1}
-	lost, dup := Count(rows, "lab", 4)
+	lost, dup := Count(rows, "lab", 4, 0)
 	// lab-2 is missing; lab-1 twice; lab-03 and other-1 were never sent.
 	if lost != 1 || dup != 3 {
 		t.Errorf("lost %d, duplicated %d; want 1 and 3", lost, dup)
+	}
+	if lost, _ := Count(rows, "lab", 4, 1); lost != 0 {
+		t.Errorf("lost %d with the missing message still queued, want 0", lost)
 	}
 }
 

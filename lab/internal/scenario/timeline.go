@@ -60,10 +60,11 @@ type Summary struct {
 	// never happened.
 	FirstScaleOut, FirstRunning, FirstNode, Drained, ZeroPods, BaselineNodes float64
 	PeakDesired, PeakRunning, PeakNodes                                      int
-	// Lost are sent messages with no row; Duplicated are rows beyond one per
-	// message, or rows of messages never sent; SetAside are messages in the
-	// dead-letter or poison queue.
-	Lost, Duplicated, SetAside int
+	// Lost are sent messages with no row and not in any queue; Duplicated
+	// are rows beyond one per message, or rows of messages never sent;
+	// SetAside are messages in the dead-letter or poison queue; Queued are
+	// still in the work queue when the run ended.
+	Lost, Duplicated, SetAside, Queued int
 	// Crashed consumer processes; Killed ones outlived their grace period;
 	// MaxStopSeconds is the longest shutdown.
 	Crashed, Killed int
@@ -109,6 +110,7 @@ func (s Summary) Failures() []string {
 	check(s.Lost == 0, "%d messages lost", s.Lost)
 	check(s.Duplicated == 0, "%d duplicated rows", s.Duplicated)
 	check(s.SetAside == 0, "%d messages set aside as poison", s.SetAside)
+	check(s.Queued == 0, "%d messages still queued", s.Queued)
 	check(s.Crashed == 0, "%d consumer processes crashed", s.Crashed)
 	return f
 }
@@ -133,6 +135,7 @@ func (s Summary) Write(w io.Writer) {
 		{"peak running pods", strconv.Itoa(s.PeakRunning)},
 		{"peak nodes", strconv.Itoa(s.PeakNodes)},
 		{"messages lost", strconv.Itoa(s.Lost)},
+		{"still queued at the end", strconv.Itoa(s.Queued)},
 		{"duplicated rows", strconv.Itoa(s.Duplicated)},
 		{"set aside as poison", strconv.Itoa(s.SetAside)},
 		{"consumer crashes", strconv.Itoa(s.Crashed)},
@@ -144,14 +147,16 @@ func (s Summary) Write(w io.Writer) {
 }
 
 // Count compares the table's rows with the ids sent: "<prefix>-0" up to
-// "<prefix>-<sent-1>".
-func Count(rows map[string]int, prefix string, sent int) (lost, duplicated int) {
+// "<prefix>-<sent-1>". Missing ids count as lost unless as many messages are
+// still queued or set aside.
+func Count(rows map[string]int, prefix string, sent, queued int) (lost, duplicated int) {
 	for i := range sent {
 		n := rows[prefix+"-"+strconv.Itoa(i)]
 		if n == 0 {
 			lost++
 		}
 	}
+	lost = max(0, lost-queued)
 	for id, n := range rows {
 		duplicated += n - 1
 		if !sentID(id, prefix, sent) {
