@@ -34,6 +34,9 @@ const (
 	processedMetric = "edw_consumer_messages_processed_total"
 	// restartDelay is how long a crashed process waits to be started again.
 	restartDelay = time.Second
+	// defaultGrace is Kubernetes' default termination grace period, for pods
+	// that set none and for the processes still running when the lab ends.
+	defaultGrace = 30 * time.Second
 )
 
 // Options configure a Kubelet.
@@ -134,7 +137,7 @@ func (k *Kubelet) Run(ctx context.Context, client kubernetes.Interface) {
 	k.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, uid := range uids {
-		wg.Go(func() { k.stop(uid, 30*time.Second) })
+		wg.Go(func() { k.stop(uid, defaultGrace) })
 	}
 	wg.Wait()
 	if k.cgroupRoot != "" {
@@ -283,13 +286,6 @@ func (k *Kubelet) Processed() float64 {
 	return total
 }
 
-// Processes is the number of processes running.
-func (k *Kubelet) Processes() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return len(k.procs)
-}
-
 // Stats returns the counts so far.
 func (k *Kubelet) Stats() Stats {
 	k.mu.Lock()
@@ -346,5 +342,5 @@ func grace(pod *corev1.Pod) time.Duration {
 	if pod.Spec.TerminationGracePeriodSeconds != nil {
 		return time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
 	}
-	return 30 * time.Second
+	return defaultGrace
 }

@@ -87,6 +87,12 @@ func start(t *testing.T, objs ...*corev1.Pod) (*Kubelet, *fake.Clientset) {
 	return k, client
 }
 
+func processes(k *Kubelet) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.procs)
+}
+
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	if err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
@@ -101,7 +107,7 @@ func TestRunningPodsGetAProcessThatStopsWhenThePodGoes(t *testing.T) {
 	pending.Status.Phase = corev1.PodPending
 	k, client := start(t, pod("a", "serve"), pod("b", "serve"), pending)
 
-	eventually(t, "a process for each Running pod", func() bool { return k.Processes() == 2 })
+	eventually(t, "a process for each Running pod", func() bool { return processes(k) == 2 })
 	eventually(t, "their counts scraped", func() bool { return k.Processed() == 14 })
 	if k.cgroupRoot != "" {
 		file := "cpu.cfs_quota_us"
@@ -117,7 +123,7 @@ func TestRunningPodsGetAProcessThatStopsWhenThePodGoes(t *testing.T) {
 	if err := client.CoreV1().Pods("edw").Delete(t.Context(), "a", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the deleted pod's process gone", func() bool { return k.Processes() == 1 })
+	eventually(t, "the deleted pod's process gone", func() bool { return processes(k) == 1 })
 	if got := k.Processed(); got != 14 {
 		t.Errorf("processed %v after a stop, want the stopped process's 7 kept: 14", got)
 	}
@@ -140,7 +146,7 @@ func TestEnvFromAnotherSourceIsRefused(t *testing.T) {
 	p.Spec.Containers[0].Env = append(p.Spec.Containers[0].Env, corev1.EnvVar{Name: "SECRET", ValueFrom: &corev1.EnvVarSource{}})
 	k, _ := start(t, p)
 	time.Sleep(500 * time.Millisecond)
-	if n := k.Processes(); n != 0 {
+	if n := processes(k); n != 0 {
 		t.Errorf("%d processes for a pod whose env the lab cannot resolve", n)
 	}
 }
