@@ -1,9 +1,10 @@
 // Package swap is the one place where the lab changes what the stack
 // rendered, and only what cannot exist without a cloud:
 //
-//   - the cloud's node class (EC2NodeClass, AKSNodeClass) becomes a
-//     KWOKNodeClass, and NodePool requirements on the cloud's instance labels
-//     become the same requirements on kwok's;
+//   - the cloud's node class (EC2NodeClass, AKSNodeClass, EKS Auto Mode's
+//     NodeClass) becomes a KWOKNodeClass, and the NodePool's instance-family
+//     requirement becomes the same requirement on kwok's label; its families
+//     and architectures say which stand-in instance types to offer;
 //   - the KEDA trigger reads the emulator's queue: SQS gets the emulator's
 //     endpoint and queue URL (the operator's credentials come from its
 //     environment, as EKS Pod Identity provides them); Azure workload
