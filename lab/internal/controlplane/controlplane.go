@@ -194,6 +194,8 @@ func (cp *ControlPlane) startControllers(ctx context.Context, g *proc.Group, bin
 	if err != nil {
 		return err
 	}
+	// The controller manager and the scheduler serve their health checks
+	// with certificates they sign themselves.
 	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	for _, c := range []struct {
 		p   *proc.Process
