@@ -59,7 +59,7 @@ func StartKeda(ctx context.Context, g *proc.Group, cp *controlplane.ControlPlane
 	if err := a.CRDs(ctx, crds); err != nil {
 		return err
 	}
-	if err := a.Apply(ctx, object("v1", "Namespace", "", KedaNamespace, nil)); err != nil {
+	if err := a.Apply(ctx, apply.Object("v1", "Namespace", "", KedaNamespace, nil)); err != nil {
 		return err
 	}
 
@@ -118,14 +118,14 @@ func StartKeda(ctx context.Context, g *proc.Group, cp *controlplane.ControlPlane
 func registerMetricsAPI(ctx context.Context, a *apply.Applier, caPEM []byte) error {
 	port := map[string]any{"name": "https", "port": int64(443), "targetPort": int64(metricsServerPort)}
 	objs := []*unstructured.Unstructured{
-		object("v1", "Service", KedaNamespace, metricsService, map[string]any{"spec": map[string]any{"ports": []any{port}}}),
-		object("discovery.k8s.io/v1", "EndpointSlice", KedaNamespace, metricsService, map[string]any{
+		apply.Object("v1", "Service", KedaNamespace, metricsService, map[string]any{"spec": map[string]any{"ports": []any{port}}}),
+		apply.Object("discovery.k8s.io/v1", "EndpointSlice", KedaNamespace, metricsService, map[string]any{
 			"metadata":    map[string]any{"labels": map[string]any{"kubernetes.io/service-name": metricsService}},
 			"addressType": "IPv4",
 			"endpoints":   []any{map[string]any{"addresses": []any{controlplane.Address}, "conditions": map[string]any{"ready": true}}},
 			"ports":       []any{map[string]any{"name": "https", "port": int64(metricsServerPort), "protocol": "TCP"}},
 		}),
-		object("apiregistration.k8s.io/v1", "APIService", "", externalMetricsAPI, map[string]any{"spec": map[string]any{
+		apply.Object("apiregistration.k8s.io/v1", "APIService", "", externalMetricsAPI, map[string]any{"spec": map[string]any{
 			"service":              map[string]any{"name": metricsService, "namespace": KedaNamespace, "port": int64(443)},
 			"group":                "external.metrics.k8s.io",
 			"version":              "v1beta1",
@@ -149,19 +149,6 @@ func registerMetricsAPI(ctx context.Context, a *apply.Applier, caPEM []byte) err
 		return fmt.Errorf("%s not available (see keda-metrics-apiserver.log): %w", externalMetricsAPI, err)
 	}
 	return nil
-}
-
-// object builds an unstructured object with the given top-level fields.
-func object(apiVersion, kind, namespace, name string, fields map[string]any) *unstructured.Unstructured {
-	o := &unstructured.Unstructured{Object: map[string]any{}}
-	for k, v := range fields {
-		o.Object[k] = v
-	}
-	o.SetAPIVersion(apiVersion)
-	o.SetKind(kind)
-	o.SetName(name)
-	o.SetNamespace(namespace)
-	return o
 }
 
 func conditionTrue(o *unstructured.Unstructured, kind string) bool {

@@ -164,6 +164,20 @@ func Decode(data []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
+// Object builds an object with the given top-level fields (a "metadata"
+// among them may carry labels and annotations).
+func Object(apiVersion, kind, namespace, name string, fields map[string]any) *unstructured.Unstructured {
+	o := &unstructured.Unstructured{Object: map[string]any{}}
+	for k, v := range fields {
+		o.Object[k] = v
+	}
+	o.SetAPIVersion(apiVersion)
+	o.SetKind(kind)
+	o.SetName(name)
+	o.SetNamespace(namespace)
+	return o
+}
+
 func name(o *unstructured.Unstructured) string {
 	if o.GetNamespace() == "" {
 		return o.GetName()

@@ -230,20 +230,18 @@ func (l *Lab) startEmulators(ctx context.Context) (map[string]string, error) {
 // add-ons, so the consumer's pods need Karpenter's nodes. It is the
 // baseline the workload nodes come back to.
 func systemNode() *unstructured.Unstructured {
-	n := &unstructured.Unstructured{Object: map[string]any{
+	key, value, _ := strings.Cut(controlplane.KwokNodeAnnotation, "=")
+	return apply.Object("v1", "Node", "", "system-0", map[string]any{
+		"metadata": map[string]any{
+			"labels":      map[string]any{"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "edw.dev/pool": "system"},
+			"annotations": map[string]any{key: value},
+		},
 		"spec": map[string]any{"taints": []any{map[string]any{"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}}},
 		"status": map[string]any{
 			"capacity":    map[string]any{"cpu": "4", "memory": "16Gi", "pods": "110"},
 			"allocatable": map[string]any{"cpu": "4", "memory": "16Gi", "pods": "110"},
 		},
-	}}
-	n.SetAPIVersion("v1")
-	n.SetKind("Node")
-	n.SetName("system-0")
-	n.SetLabels(map[string]string{"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "edw.dev/pool": "system"})
-	key, value, _ := strings.Cut(controlplane.KwokNodeAnnotation, "=")
-	n.SetAnnotations(map[string]string{key: value})
-	return n
+	})
 }
 
 // applyOrder puts what others refer to first, as pulumi's dependency order

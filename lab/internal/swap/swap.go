@@ -22,6 +22,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/edw-project/edw/lab/internal/apply"
 )
 
 const (
@@ -153,11 +155,7 @@ func (r *Result) nodePool(o *unstructured.Unstructured) error {
 }
 
 func kwokNodeClass(name string) *unstructured.Unstructured {
-	o := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{}}}
-	o.SetAPIVersion(kwokGroup + "/" + kwokVersion)
-	o.SetKind("KWOKNodeClass")
-	o.SetName(name)
-	return o
+	return apply.Object(kwokGroup+"/"+kwokVersion, "KWOKNodeClass", "", name, map[string]any{"spec": map[string]any{}})
 }
 
 func scaledObject(o *unstructured.Unstructured, em Emulator) error {
@@ -196,12 +194,8 @@ func triggerAuthentication(o *unstructured.Unstructured, em Emulator) (*unstruct
 		if err := unstructured.SetNestedSlice(o.Object, ref, "spec", "secretTargetRef"); err != nil {
 			return nil, err
 		}
-		secret := &unstructured.Unstructured{Object: map[string]any{"stringData": map[string]any{"connection": em.ConnectionString}}}
-		secret.SetAPIVersion("v1")
-		secret.SetKind("Secret")
-		secret.SetName(EmulatorSecret)
-		secret.SetNamespace(o.GetNamespace())
-		return secret, nil
+		return apply.Object("v1", "Secret", o.GetNamespace(), EmulatorSecret,
+			map[string]any{"stringData": map[string]any{"connection": em.ConnectionString}}), nil
 	}
 	return nil, fmt.Errorf("podIdentity provider %q: want aws or azure-workload", provider)
 }
