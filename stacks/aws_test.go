@@ -301,7 +301,7 @@ func TestAWSConsumerSettingsComeFromTheStack(t *testing.T) {
 	}
 	producer := one(t, p, "kubernetes:apps/v1:Deployment", "edw-producer").Inputs
 	if at(producer, "spec", "replicas") != 0.0 {
-		t.Errorf("producer replicas %v, want 0 while edw:producer.ratePerSecond is 0", at(producer, "spec", "replicas"))
+		t.Errorf("producer replicas %v, want 0 while edw:producerRatePerSecond is 0", at(producer, "spec", "replicas"))
 	}
 }
 
@@ -441,7 +441,7 @@ func TestAWSOutputs(t *testing.T) {
 }
 
 func TestAWSAutoMode(t *testing.T) {
-	p, err := renderStack(t, "aws", map[string]string{"edw:karpenter.mode": "auto"})
+	p, err := renderStack(t, "aws", map[string]string{"edw:karpenterMode": "auto"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,8 +467,8 @@ func TestAWSAutoMode(t *testing.T) {
 
 func TestAWSPrebuiltImagesNeedNoBuild(t *testing.T) {
 	refs := map[string]string{
-		"edw:images.consumer": "111111111111.dkr.ecr.us-east-1.amazonaws.com/consumer@sha256:" + strings.Repeat("a", 64),
-		"edw:images.producer": "111111111111.dkr.ecr.us-east-1.amazonaws.com/producer@sha256:" + strings.Repeat("b", 64),
+		"edw:imagesConsumer": "111111111111.dkr.ecr.us-east-1.amazonaws.com/consumer@sha256:" + strings.Repeat("a", 64),
+		"edw:imagesProducer": "111111111111.dkr.ecr.us-east-1.amazonaws.com/producer@sha256:" + strings.Repeat("b", 64),
 	}
 	p, err := renderStack(t, "aws", refs)
 	if err != nil {
@@ -479,8 +479,8 @@ func TestAWSPrebuiltImagesNeedNoBuild(t *testing.T) {
 	}
 	for _, app := range []string{"consumer", "producer"} {
 		got := at(one(t, p, "kubernetes:apps/v1:Deployment", "edw-"+app).Inputs, "spec", "template", "spec", "containers", 0, "image")
-		if got != refs["edw:images."+app] {
-			t.Errorf("%s image %v, want %s", app, got, refs["edw:images."+app])
+		if got != refs["edw:images"+strings.ToUpper(app[:1])+app[1:]] {
+			t.Errorf("%s image %v, want %s", app, got, refs["edw:images"+strings.ToUpper(app[:1])+app[1:]])
 		}
 	}
 }
@@ -489,7 +489,7 @@ func TestAWSPrebuiltImagesNeedNoBuild(t *testing.T) {
 func TestBadConfigCreatesNothing(t *testing.T) {
 	for _, set := range []map[string]string{
 		{"edw:cloud": "gcp"},
-		{"edw:keda.maxReplicas": "0"},
+		{"edw:kedaMaxReplicas": "0"},
 	} {
 		p, err := renderStack(t, "aws", set)
 		if err == nil {

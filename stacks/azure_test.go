@@ -236,9 +236,9 @@ func TestAzureOutputs(t *testing.T) {
 func TestAzurePrometheusTrigger(t *testing.T) {
 	workspace := "/subscriptions/s/resourceGroups/g/providers/Microsoft.Monitor/accounts/metrics"
 	p, err := renderStack(t, "azure", map[string]string{
-		"edw:keda.prometheus.workspaceId":   workspace,
-		"edw:keda.prometheus.queryEndpoint": "https://metrics-abcd.westeurope.prometheus.monitor.azure.com",
-		"edw:keda.prometheus.query":         `sum(rate(edw_consumer_messages_received_total[1m]))`,
+		"edw:kedaPrometheusWorkspaceId":   workspace,
+		"edw:kedaPrometheusQueryEndpoint": "https://metrics-abcd.westeurope.prometheus.monitor.azure.com",
+		"edw:kedaPrometheusQuery":         `sum(rate(edw_consumer_messages_received_total[1m]))`,
 	})
 	if err != nil {
 		t.Fatal(err)

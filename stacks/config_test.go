@@ -33,7 +33,7 @@ func TestDefaultsAreValid(t *testing.T) {
 
 func TestListsTakeJSONOrCommas(t *testing.T) {
 	for _, raw := range []string{`["arm64","amd64"]`, "arm64, amd64"} {
-		cfg, err := Load("dev", get(map[string]string{"edw:cloud": "aws", "edw:karpenter.architectures": raw}))
+		cfg, err := Load("dev", get(map[string]string{"edw:cloud": "aws", "edw:karpenterArchitectures": raw}))
 		if err != nil {
 			t.Fatalf("%s: %v", raw, err)
 		}
@@ -51,23 +51,23 @@ func TestInvalidConfigNamesTheKeyAndTheFix(t *testing.T) {
 		want string
 	}{
 		{map[string]string{}, `edw:cloud is "": set it to aws or azure`},
-		{map[string]string{"edw:keda.minReplicas": "5", "edw:keda.maxReplicas": "3"}, "edw:keda.maxReplicas (3) must be >= 1 and >= edw:keda.minReplicas (5)"},
-		{map[string]string{"edw:keda.maxReplicas": "many"}, `edw:keda.maxReplicas: want an integer, got "many"`},
-		{map[string]string{"edw:cluster.availabilityZones": "4"}, "edw:cluster.availabilityZones is 4: want 2 or 3"},
-		{map[string]string{"edw:cluster.name": "Edw_Prod"}, `edw:cluster.name is "Edw_Prod"`},
-		{map[string]string{"edw:queue.visibilityTimeoutSeconds": "30"}, "edw:queue.visibilityTimeoutSeconds is 30: want at least twice edw:consumer.shutdownTimeoutSeconds (20)"},
-		{map[string]string{"edw:karpenter.capacityTypes": "spot,reserved"}, `edw:karpenter.capacityTypes has "reserved": want some of spot, on-demand`},
-		{map[string]string{"edw:karpenter.mode": "manual"}, `edw:karpenter.mode is "manual": want controller or auto`},
-		{map[string]string{"edw:karpenter.consolidateAfter": "soon"}, `edw:karpenter.consolidateAfter is "soon": want whole seconds, minutes or hours`},
-		{map[string]string{"edw:karpenter.expireAfter": "1.5h"}, `edw:karpenter.expireAfter is "1.5h"`},
-		{map[string]string{"edw:karpenter.amiAlias": "ubuntu@latest"}, `edw:karpenter.amiAlias is "ubuntu@latest"`},
-		{map[string]string{"edw:consumer.memory": "lots"}, `edw:consumer.memory is "lots": want a Kubernetes quantity`},
-		{map[string]string{"edw:producer.ratePerSecond": "-1"}, "edw:producer.ratePerSecond is -1: want 0 (off) or more"},
-		{map[string]string{"edw:images.consumer": "repo/consumer:1"}, "edw:images.producer and edw:images.consumer must be set together"},
-		{map[string]string{"edw:karpenter.imageFamily": "Windows"}, `edw:karpenter.imageFamily is "Windows": want AzureLinux or Ubuntu2204`},
-		{map[string]string{"edw:karpenter.osDiskSizeGB": "10"}, "edw:karpenter.osDiskSizeGB is 10: want 30 to 2048"},
-		{map[string]string{"edw:keda.prometheus.query": "up"}, `edw:keda.prometheus.workspaceId is set on "aws": the Prometheus trigger is for the Azure stack`},
-		{map[string]string{"edw:cloud": "azure", "edw:keda.prometheus.query": "up"}, "edw:keda.prometheus.workspaceId edw:keda.prometheus.queryEndpoint and edw:keda.prometheus.query must be set together"},
+		{map[string]string{"edw:kedaMinReplicas": "5", "edw:kedaMaxReplicas": "3"}, "edw:kedaMaxReplicas (3) must be >= 1 and >= edw:kedaMinReplicas (5)"},
+		{map[string]string{"edw:kedaMaxReplicas": "many"}, `edw:kedaMaxReplicas: want an integer, got "many"`},
+		{map[string]string{"edw:clusterAvailabilityZones": "4"}, "edw:clusterAvailabilityZones is 4: want 2 or 3"},
+		{map[string]string{"edw:clusterName": "Edw_Prod"}, `edw:clusterName is "Edw_Prod"`},
+		{map[string]string{"edw:queueVisibilityTimeoutSeconds": "30"}, "edw:queueVisibilityTimeoutSeconds is 30: want at least twice edw:consumerShutdownTimeoutSeconds (20)"},
+		{map[string]string{"edw:karpenterCapacityTypes": "spot,reserved"}, `edw:karpenterCapacityTypes has "reserved": want some of spot, on-demand`},
+		{map[string]string{"edw:karpenterMode": "manual"}, `edw:karpenterMode is "manual": want controller or auto`},
+		{map[string]string{"edw:karpenterConsolidateAfter": "soon"}, `edw:karpenterConsolidateAfter is "soon": want whole seconds, minutes or hours`},
+		{map[string]string{"edw:karpenterExpireAfter": "1.5h"}, `edw:karpenterExpireAfter is "1.5h"`},
+		{map[string]string{"edw:karpenterAmiAlias": "ubuntu@latest"}, `edw:karpenterAmiAlias is "ubuntu@latest"`},
+		{map[string]string{"edw:consumerMemory": "lots"}, `edw:consumerMemory is "lots": want a Kubernetes quantity`},
+		{map[string]string{"edw:producerRatePerSecond": "-1"}, "edw:producerRatePerSecond is -1: want 0 (off) or more"},
+		{map[string]string{"edw:imagesConsumer": "repo/consumer:1"}, "edw:imagesProducer and edw:imagesConsumer must be set together"},
+		{map[string]string{"edw:karpenterImageFamily": "Windows"}, `edw:karpenterImageFamily is "Windows": want AzureLinux or Ubuntu2204`},
+		{map[string]string{"edw:karpenterOsDiskSizeGB": "10"}, "edw:karpenterOsDiskSizeGB is 10: want 30 to 2048"},
+		{map[string]string{"edw:kedaPrometheusQuery": "up"}, `edw:kedaPrometheusWorkspaceId is set on "aws": the Prometheus trigger is for the Azure stack`},
+		{map[string]string{"edw:cloud": "azure", "edw:kedaPrometheusQuery": "up"}, "edw:kedaPrometheusWorkspaceId edw:kedaPrometheusQueryEndpoint and edw:kedaPrometheusQuery must be set together"},
 	} {
 		values := map[string]string{"edw:cloud": "aws"}
 		for k, v := range tc.set {
@@ -84,8 +84,8 @@ func TestInvalidConfigNamesTheKeyAndTheFix(t *testing.T) {
 }
 
 func TestAllErrorsAtOnce(t *testing.T) {
-	_, err := Load("dev", get(map[string]string{"edw:cloud": "aws", "edw:keda.queueLength": "0", "edw:consumer.workers": "0"}))
-	if err == nil || !strings.Contains(err.Error(), "edw:keda.queueLength") || !strings.Contains(err.Error(), "edw:consumer.workers") {
+	_, err := Load("dev", get(map[string]string{"edw:cloud": "aws", "edw:kedaQueueLength": "0", "edw:consumerWorkers": "0"}))
+	if err == nil || !strings.Contains(err.Error(), "edw:kedaQueueLength") || !strings.Contains(err.Error(), "edw:consumerWorkers") {
 		t.Fatalf("error %v: want both keys reported", err)
 	}
 }
