@@ -1,6 +1,8 @@
 # One entry point for every check. `make test` is what CI runs.
 GO ?= go
-export GOPROXY ?= https://proxy.golang.org
+# The environment's module proxy, without the fallback to version control
+# (which cannot be reached from CI).
+export GOPROXY := $(shell go env GOPROXY | sed 's/,direct$$//')
 export GOFLAGS ?= -mod=readonly
 BENCH_MESSAGES ?= 2000
 

@@ -25,7 +25,7 @@ install() {
   fi
   if [ ! -x "$build/bin/sqs-emulator" ]; then
     echo "emulators: building the SQS emulator" >&2
-    (cd "$root/scripts/tools" && GOPROXY=${GOPROXY_OVERRIDE:-https://proxy.golang.org} go build -o "$build/bin/sqs-emulator" ./sqs-emulator)
+    (cd "$root/scripts/tools" && GOPROXY=$(go env GOPROXY | sed "s/,direct$//") go build -o "$build/bin/sqs-emulator" ./sqs-emulator)
   fi
 }
 

@@ -270,8 +270,11 @@ func TestAWSPodsAreHardened(t *testing.T) {
 	if at(consumer, "spec", "template", "metadata", "annotations", "karpenter.sh/do-not-disrupt") != "true" {
 		t.Error("consumer pods may be disrupted by consolidation")
 	}
-	if at(consumer, "spec", "replicas") != nil {
-		t.Error("consumer Deployment sets replicas, which KEDA owns")
+	// Created at the ScaledObject's minimum (0 here): no pod, no node and no
+	// wait for an empty queue at the first up. Later updates leave the count
+	// to KEDA (ignoreChanges, held by the engine layer).
+	if at(consumer, "spec", "replicas") != 0.0 {
+		t.Errorf("consumer Deployment replicas %v, want edw:kedaMinReplicas (0)", at(consumer, "spec", "replicas"))
 	}
 	for _, probe := range []string{"livenessProbe", "readinessProbe"} {
 		if at(consumer, "spec", "template", "spec", "containers", 0, probe, "httpGet", "path") == nil {
@@ -375,8 +378,14 @@ func TestAWSKarpenter(t *testing.T) {
 	if tagged != 2 {
 		t.Errorf("%d subnets tagged for discovery, want the 2 private ones", tagged)
 	}
-	if tags := p.Find("aws:ec2/tag:Tag"); len(tags) != 1 || tags[0].Inputs["key"] != "karpenter.sh/discovery" {
-		t.Errorf("security groups tagged for discovery: %v, want exactly one", tags)
+	tags := p.Find("aws:ec2/tag:Tag")
+	if len(tags) != 1 || tags[0].Inputs["key"] != "karpenter.sh/discovery" {
+		t.Fatalf("security groups tagged for discovery: %v, want exactly one", tags)
+	}
+	// The cluster component reports the security group EKS made; a lookup
+	// would fail in the first preview, before the cluster exists.
+	if id := tags[0].Inputs["resourceId"]; id != "sg-0123456789abcdef0" {
+		t.Errorf("the discovery tag is on %v, want the cluster component's clusterSecurityGroupId", id)
 	}
 }
 

@@ -98,6 +98,7 @@ func (c *Config) newWorkload(ctx *pulumi.Context, namespace pulumi.StringInput, 
 			Image: a.images.MapIndex(pulumi.String(workload.Consumer)), ServiceAccount: a.consumerSA,
 			Env: consumerEnv, CPU: c.Consumer.CPU, Memory: c.Consumer.Memory,
 			ShutdownTimeoutSeconds: c.Consumer.ShutdownTimeoutSeconds,
+			InitialReplicas:        c.Keda.MinReplicas,
 		},
 		Producer: workload.ProducerArgs{
 			Image: a.images.MapIndex(pulumi.String(workload.Producer)), ServiceAccount: a.producerSA,

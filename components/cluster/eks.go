@@ -141,10 +141,11 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 	// The name is ours; taking it through the cluster's URN makes whatever
 	// uses it wait for the cluster.
 	c.ClusterName = cluster.URN().ApplyT(func(pulumi.URN) string { return args.Name }).(pulumi.StringOutput)
-	// EKS creates the cluster security group; read its id back by name.
-	created := awseks.LookupClusterOutput(ctx, awseks.LookupClusterOutputArgs{Name: c.ClusterName}, pulumi.Parent(c))
+	// EKS creates the cluster security group; the component reports it. (A
+	// lookup by name would run during the first preview, before the
+	// cluster exists, and fail.)
 	if _, err := ec2.NewTag(ctx, name+"-sg-discovery", &ec2.TagArgs{
-		ResourceId: created.VpcConfig().ClusterSecurityGroupId(),
+		ResourceId: cluster.ClusterSecurityGroupId,
 		Key:        pulumi.String(DiscoveryTag),
 		Value:      pulumi.String(args.Name),
 	}, parent); err != nil {

@@ -67,6 +67,9 @@ type ConsumerArgs struct {
 	// ShutdownTimeoutSeconds is the app's EDW_SHUTDOWN_TIMEOUT; the pod's
 	// grace period is set above it.
 	ShutdownTimeoutSeconds int
+	// InitialReplicas is the count the Deployment is created with: the
+	// scaler's minimum. After that, the count is the scaler's alone.
+	InitialReplicas int
 }
 
 // ProducerArgs configure the producer; it runs only while RatePerSecond is
@@ -97,7 +100,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, err
 	}
 	children := []pulumi.ResourceOption{pulumi.Parent(c), pulumi.DependsOn(args.DependsOn)}
-	consumer, err := appsv1.NewDeployment(ctx, name+"-"+Consumer, consumerDeployment(args), children...)
+	// KEDA owns the consumer's replica count once the Deployment exists: an
+	// update must neither reset it nor show it as a change.
+	consumer, err := appsv1.NewDeployment(ctx, name+"-"+Consumer, consumerDeployment(args),
+		append(children, pulumi.IgnoreChanges([]string{"spec.replicas"}))...)
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +128,8 @@ func (a *Args) validate() error {
 		return fmt.Errorf("both apps need Image and ServiceAccount")
 	case a.Consumer.CPU == "" || a.Consumer.Memory == "" || a.Consumer.ShutdownTimeoutSeconds < 1:
 		return fmt.Errorf("the consumer needs CPU, Memory and ShutdownTimeoutSeconds")
+	case a.Consumer.InitialReplicas < 0:
+		return fmt.Errorf("the consumer's InitialReplicas is %d, want 0 or more", a.Consumer.InitialReplicas)
 	}
 	return nil
 }
@@ -153,8 +161,10 @@ func consumerDeployment(a *Args) *appsv1.DeploymentArgs {
 	}
 	return &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Consumer), Namespace: a.Namespace, Labels: appLabels(Consumer)},
-		// No replicas: KEDA owns the count, and an update must not reset it.
+		// Created at the scaler's minimum, so that the first up neither
+		// starts a pod (and a node) for an empty queue nor waits for one.
 		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(a.Consumer.InitialReplicas),
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: appLabels(Consumer)},
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{

@@ -125,10 +125,11 @@ func (m *mocks) outputs(typ, name string, in resource.PropertyMap) map[string]an
 		}
 	case "eks:index:Cluster":
 		return map[string]any{
-			"kubeconfigJson":       `{"apiVersion":"v1","kind":"Config","clusters":[],"contexts":[],"users":[]}`,
-			"oidcProviderArn":      fmt.Sprintf("arn:%s:iam::%s:oidc-provider/oidc.eks.%s.amazonaws.com/id/EXAMPLE", Partition, AccountID, m.region),
-			"oidcIssuer":           fmt.Sprintf("oidc.eks.%s.amazonaws.com/id/EXAMPLE", m.region),
-			"autoModeNodeRoleName": "",
+			"kubeconfigJson":         `{"apiVersion":"v1","kind":"Config","clusters":[],"contexts":[],"users":[]}`,
+			"oidcProviderArn":        fmt.Sprintf("arn:%s:iam::%s:oidc-provider/oidc.eks.%s.amazonaws.com/id/EXAMPLE", Partition, AccountID, m.region),
+			"oidcIssuer":             fmt.Sprintf("oidc.eks.%s.amazonaws.com/id/EXAMPLE", m.region),
+			"autoModeNodeRoleName":   "",
+			"clusterSecurityGroupId": "sg-0123456789abcdef0",
 		}
 	}
 	return nil
@@ -145,8 +146,6 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		out = map[string]any{"partition": Partition, "dnsSuffix": "amazonaws.com"}
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		out = map[string]any{"names": []any{m.region + "a", m.region + "b", m.region + "c"}}
-	case "aws:eks/getCluster:getCluster":
-		out = map[string]any{"vpcConfig": map[string]any{"clusterSecurityGroupId": "sg-0123456789abcdef0"}}
 	case "azure-native:authorization:getClientConfig":
 		out = map[string]any{"subscriptionId": SubscriptionID, "tenantId": TenantID, "clientId": "render", "objectId": "render"}
 	case "azure-native:authorization:getClientToken":
