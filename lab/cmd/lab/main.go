@@ -27,6 +27,7 @@ func run() int {
 	var opts lab.Options
 	var karpenterCRDs string
 	var check bool
+	var execCmd string
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
 	fs.StringVar(&opts.Stack, "stack", "aws", "stack to run: aws or azure")
 	fs.StringVar(&opts.RenderDir, "render", "", "the stack's offline render (default build/render/<stack>)")
@@ -39,10 +40,11 @@ func run() int {
 	fs.Float64Var(&opts.Rate, "rate", 2000, "messages per second of the burst, at most")
 	fs.DurationVar(&opts.Settle, "settle", 10*time.Minute, "longest wait for each phase: baseline, drain, zero pods, nodes back")
 	fs.BoolVar(&check, "check", false, "exit 1 unless the loop scaled out and back in and lost or duplicated nothing")
+	fs.StringVar(&execCmd, "exec", "", "command (space-separated) to run in the lab instead of applying the stack and sending the burst; the lab exits with its code")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
-	if err := validate(&opts, karpenterCRDs); err != nil {
+	if err := validate(&opts, karpenterCRDs, execCmd); err != nil {
 		fmt.Fprintf(os.Stderr, "lab: %v\n", err)
 		return 2
 	}
@@ -66,6 +68,13 @@ func run() int {
 		log.Error("starting the lab", "err", err, "logs", opts.Out+"/logs")
 		return 1
 	}
+	if len(opts.Exec) > 0 {
+		code, err := l.Exec(ctx)
+		if err != nil {
+			log.Error("running the command", "err", err)
+		}
+		return code
+	}
 	summary, err := l.Run(ctx)
 	summary.Write(os.Stdout)
 	fmt.Printf("timeline: %s/timeline.csv, plot: %[1]s/timeline.svg, logs: %[1]s/logs\n", opts.Out)
@@ -81,7 +90,7 @@ func run() int {
 }
 
 // validate checks the flags and fills the defaults, before anything starts.
-func validate(o *lab.Options, karpenterCRDs string) error {
+func validate(o *lab.Options, karpenterCRDs, execCmd string) error {
 	if o.Stack != "aws" && o.Stack != "azure" {
 		return fmt.Errorf("-stack %q: want aws or azure", o.Stack)
 	}
@@ -95,6 +104,7 @@ func validate(o *lab.Options, karpenterCRDs string) error {
 		return fmt.Errorf("-keda-crds and -karpenter-crds are required (make lab passes them)")
 	}
 	o.KarpenterCRDs = strings.Split(karpenterCRDs, ",")
+	o.Exec = strings.Fields(execCmd)
 	// Kubeconfigs and the processes' flags name files: make every path
 	// absolute.
 	for _, p := range []*string{&o.RenderDir, &o.Out, &o.Bin, &o.Emulators} {

@@ -24,8 +24,10 @@ import (
 )
 
 const (
-	// KedaNamespace is where the KEDA add-on and chart run the operator.
-	KedaNamespace = "keda"
+	// KedaNamespace holds the lab's KEDA objects (its metrics Service and
+	// leader lease). It is not the stack's namespace for KEDA, which the
+	// program creates itself when it deploys through the engine.
+	KedaNamespace = "edw-lab-keda"
 	// metricsServerPort is where KEDA's metrics server listens on
 	// controlplane.Address for the apiserver's proxied requests.
 	metricsServerPort = 6444

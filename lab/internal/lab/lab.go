@@ -56,6 +56,10 @@ type Options struct {
 	// Settle bounds each wait: for the baseline, the drain, zero pods and
 	// the nodes' return.
 	Settle time.Duration
+	// Exec, when set, is run in the lab's network instead of applying the
+	// stack's objects and sending the burst: a command that deploys the
+	// stack itself, such as the engine layer's tests.
+	Exec []string
 }
 
 // Lab is a running lab.
@@ -69,8 +73,10 @@ type Lab struct {
 	backend backend.Backend
 	// consumerEnv and producerEnv are the rendered containers' environments.
 	consumerEnv, producerEnv map[string]string
-	consumer                 *appsv1.Deployment
-	kubelet                  *kubelet.Kubelet
+	// emulators are the emulators' endpoints and credentials.
+	emulators map[string]string
+	consumer  *appsv1.Deployment
+	kubelet   *kubelet.Kubelet
 }
 
 // Start brings the lab up to the moment the stack's objects are applied.
@@ -97,6 +103,7 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 
 	log.Info("starting the emulators")
 	emulators, err := l.startEmulators(ctx)
+	l.emulators = emulators
 	if err != nil {
 		return l, err
 	}
@@ -153,6 +160,9 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 		return l, err
 	}
 
+	if len(opts.Exec) > 0 {
+		return l, nil
+	}
 	log.Info("applying the stack's objects", "count", len(swapped.Objects))
 	slices.SortStableFunc(swapped.Objects, func(a, b *unstructured.Unstructured) int {
 		return cmp.Compare(applyOrder(a.GetKind()), applyOrder(b.GetKind()))

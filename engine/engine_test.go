@@ -1,0 +1,359 @@
+//go:build engine
+
+// Package engine_test runs the program through the real Pulumi engine: the
+// Pulumi CLI drives the program (inline, through the Automation API), the
+// real Kubernetes provider creates, awaits, updates and deletes every object
+// in the lab's apiserver, and stand-in plugins answer for the clouds that
+// cannot be reached here (aws, azure-native, eks, docker-build), keeping
+// the state a cloud would keep. Run it with make test-engine.
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+)
+
+// updatedQueueLength is the one setting the update step changes.
+const updatedQueueLength = "7"
+
+// order is a destroy-order promise: the first resource is gone before the
+// second is deleted.
+type order struct{ before, after [2]string }
+
+// stackCase is what the engine layer checks of one stack.
+type stackCase struct {
+	name string
+	// destroyOrder holds the README's promise.
+	destroyOrder []order
+}
+
+var (
+	scaledObject = [2]string{"kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer"}
+	consumer     = [2]string{"kubernetes:apps/v1:Deployment", "edw-consumer"}
+	nodePool     = [2]string{"kubernetes:karpenter.sh/v1:NodePool", "workload"}
+)
+
+var cases = []stackCase{
+	{name: "aws", destroyOrder: []order{
+		{scaledObject, consumer},
+		{consumer, nodePool},
+		{nodePool, [2]string{"kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "workload-nodeclass"}},
+		{[2]string{"kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "workload-nodeclass"}, [2]string{"kubernetes:helm.sh/v4:Chart", "workload-controller"}},
+		{[2]string{"kubernetes:helm.sh/v4:Chart", "workload-controller"}, [2]string{"aws:iam/rolePolicy:RolePolicy", "workload-controller-policy"}},
+		{[2]string{"kubernetes:helm.sh/v4:Chart", "workload-controller"}, [2]string{"aws:sqs/queue:Queue", "workload-interruption"}},
+		{[2]string{"kubernetes:helm.sh/v4:Chart", "workload-controller"}, [2]string{"eks:index:ManagedNodeGroup", "cluster-system"}},
+		{[2]string{"eks:index:ManagedNodeGroup", "cluster-system"}, [2]string{"eks:index:Cluster", "cluster"}},
+		{[2]string{"eks:index:Cluster", "cluster"}, [2]string{"aws:ec2/natGateway:NatGateway", "cluster-us-east-1a"}},
+		{[2]string{"eks:index:Cluster", "cluster"}, [2]string{"aws:ec2/vpc:Vpc", "cluster"}},
+	}},
+	{name: "azure", destroyOrder: []order{
+		{scaledObject, consumer},
+		{consumer, nodePool},
+		{nodePool, [2]string{"azure-native:containerservice/v20241002preview:ManagedCluster", "cluster"}},
+		{[2]string{"azure-native:containerservice/v20241002preview:ManagedCluster", "cluster"}, [2]string{"azure-native:resources:ResourceGroup", "edw"}},
+	}},
+}
+
+// TestStacks takes each stack through what a user does: preview, up, a
+// second preview, one setting changed, destroy.
+func TestStacks(t *testing.T) {
+	k, err := newKube(lab.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { lifecycle(t, k, c) })
+	}
+}
+
+func lifecycle(t *testing.T, k *kube, c stackCase) {
+	ctx := context.Background()
+	s := newStack(t, c.name)
+	defer func() {
+		// A failed run must not leave the next stack a namespace in use.
+		if t.Failed() {
+			_, _ = s.Destroy(ctx)
+		}
+		_ = s.Workspace().RemoveStack(ctx, c.name)
+	}()
+
+	start := time.Now()
+	announced, _ := run(t, "preview", func(ch chan<- events.EngineEvent) error {
+		_, err := s.Preview(ctx, optpreview.EventStreams(ch))
+		return err
+	})
+	if changed := changes(announced); len(changed) == 0 || len(urns(changed, apitype.OpCreate)) != len(changed) {
+		t.Fatalf("first preview: %d changes, want only creates: %v", len(changed), changed)
+	}
+	t.Logf("preview: %d creates in %v", len(urns(announced, apitype.OpCreate)), time.Since(start).Round(time.Second))
+
+	start = time.Now()
+	_, done := run(t, "up", func(ch chan<- events.EngineEvent) error {
+		_, err := s.Up(ctx, optup.EventStreams(ch))
+		return err
+	})
+	if want, got := urns(announced, apitype.OpCreate), urns(done, apitype.OpCreate); !slices.Equal(want, got) {
+		t.Errorf("up created what the preview did not announce, or not what it did:\n  only announced: %v\n  only created: %v",
+			minus(want, got), minus(got, want))
+	}
+	t.Logf("up: %d created in %v", len(urns(done, apitype.OpCreate)), time.Since(start).Round(time.Second))
+	checkDeployed(t, k, "5")
+	checkSecrets(t, s)
+
+	again, _ := run(t, "second preview", func(ch chan<- events.EngineEvent) error {
+		_, err := s.Preview(ctx, optpreview.EventStreams(ch))
+		return err
+	})
+	if changed := changes(again); len(changed) > 0 {
+		t.Errorf("a preview right after up shows %d changes, want none: %v", len(changed), changed)
+	}
+
+	if err := s.SetConfig(ctx, "edw:kedaQueueLength", auto.ConfigValue{Value: updatedQueueLength}); err != nil {
+		t.Fatal(err)
+	}
+	_, done = run(t, "update", func(ch chan<- events.EngineEvent) error {
+		_, err := s.Up(ctx, optup.EventStreams(ch))
+		return err
+	})
+	if changed := changes(done); len(changed) != 1 || changed[0].op != apitype.OpUpdate || !is(changed[0].urn, scaledObject[0], scaledObject[1]) {
+		t.Errorf("changing edw:kedaQueueLength: %v, want one update, of the ScaledObject", changed)
+	}
+	checkDeployed(t, k, updatedQueueLength)
+
+	start = time.Now()
+	_, done = run(t, "destroy", func(ch chan<- events.EngineEvent) error {
+		_, err := s.Destroy(ctx, optdestroy.EventStreams(ch))
+		return err
+	})
+	t.Logf("destroy: %d deleted in %v", len(urns(done, apitype.OpDelete)), time.Since(start).Round(time.Second))
+	checkOrder(t, done, c.destroyOrder)
+	checkNothingLeft(t, k)
+}
+
+// checkDeployed reads back what the Kubernetes provider created.
+func checkDeployed(t *testing.T, k *kube, queueLength string) {
+	t.Helper()
+	scaled, err := k.list("/apis/keda.sh/v1alpha1/namespaces/edw/scaledobjects")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scaled) != 1 {
+		t.Fatalf("%d ScaledObjects in edw, want 1", len(scaled))
+	}
+	triggers, _ := scaled[0].Spec["triggers"].([]any)
+	if len(triggers) == 0 {
+		t.Fatalf("ScaledObject %s has no triggers", scaled[0].Metadata.Name)
+	}
+	meta, _ := triggers[0].(map[string]any)["metadata"].(map[string]any)
+	if meta["queueLength"] != queueLength {
+		t.Errorf("the apiserver's ScaledObject has queueLength %v, want %s", meta["queueLength"], queueLength)
+	}
+	deployments, err := k.list("/apis/apps/v1/namespaces/edw/deployments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deployments) != 2 {
+		t.Errorf("%d Deployments in edw, want the consumer and the producer", len(deployments))
+	}
+	pools, err := k.list("/apis/karpenter.sh/v1/nodepools")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pools) != 1 {
+		t.Errorf("%d NodePools, want 1", len(pools))
+	}
+}
+
+// checkSecrets reads the state as the backend stores it: the kubeconfig
+// output is ciphertext, and the kubeconfig's text appears nowhere in clear.
+func checkSecrets(t *testing.T, s auto.Stack) {
+	t.Helper()
+	deployment, err := s.Export(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state struct {
+		Resources []struct {
+			Type    string
+			Outputs map[string]json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(deployment.Deployment, &state); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range state.Resources {
+		if r.Type != "pulumi:pulumi:Stack" {
+			continue
+		}
+		if out := string(r.Outputs["kubeconfig"]); !strings.Contains(out, `"ciphertext"`) {
+			t.Errorf("the kubeconfig output is stored as %.80s..., want a secret", out)
+		}
+	}
+	kubeconfig, err := os.ReadFile(lab.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The client key's path is in every copy of this kubeconfig.
+	for _, line := range strings.Split(string(kubeconfig), "\n") {
+		if _, key, ok := strings.Cut(line, "client-key: "); ok && strings.Contains(string(deployment.Deployment), strings.TrimSpace(key)) {
+			t.Errorf("the state holds the kubeconfig in clear (its client key path %s)", key)
+		}
+	}
+}
+
+// checkOrder checks the destroy's completion order against the promises.
+func checkOrder(t *testing.T, done []step, promises []order) {
+	t.Helper()
+	index := func(r [2]string) int {
+		return slices.IndexFunc(done, func(s step) bool { return s.op == apitype.OpDelete && is(s.urn, r[0], r[1]) })
+	}
+	for _, p := range promises {
+		before, after := index(p.before), index(p.after)
+		switch {
+		case before < 0 || after < 0:
+			t.Errorf("destroy did not delete %v (%d) and %v (%d)", p.before, before, p.after, after)
+		case before > after:
+			t.Errorf("destroy deleted %s %s before %s %s", p.after[0], p.after[1], p.before[0], p.before[1])
+		}
+	}
+}
+
+// checkNothingLeft looks for anything the stack made: in the apiserver
+// (the workload's namespace, KEDA's and Karpenter's objects, NodeClaims
+// included) and in the stand-ins' state.
+func checkNothingLeft(t *testing.T, k *kube) {
+	t.Helper()
+	namespaces, err := k.list("/api/v1/namespaces")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range namespaces {
+		if ns.Metadata.Name == "edw" || ns.Metadata.Name == "keda" {
+			t.Errorf("namespace %s is still there after destroy", ns.Metadata.Name)
+		}
+	}
+	for _, path := range []string{
+		"/apis/keda.sh/v1alpha1/scaledobjects",
+		"/apis/keda.sh/v1alpha1/triggerauthentications",
+		"/apis/karpenter.sh/v1/nodepools",
+		"/apis/karpenter.sh/v1/nodeclaims",
+		"/apis/karpenter.k8s.aws/v1/ec2nodeclasses",
+		"/apis/karpenter.azure.com/v1beta1/aksnodeclasses",
+	} {
+		left, err := k.list(path)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		for _, o := range left {
+			t.Errorf("left after destroy: %s %s/%s", path, o.Metadata.Namespace, o.Metadata.Name)
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(lab.standInState, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no stand-in state in %s (%v): the clouds were never called", lab.standInState, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var state any
+		if err := json.Unmarshal(b, &state); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if n := count(state); n > 0 {
+			t.Errorf("%s keeps %d resources after destroy", filepath.Base(f), n)
+		}
+	}
+}
+
+// count is how many resources a stand-in state file holds, whether it
+// keeps them as a list or keyed by id.
+func count(state any) int {
+	switch s := state.(type) {
+	case []any:
+		return len(s)
+	case map[string]any:
+		if r, ok := s["resources"]; ok {
+			return count(r)
+		}
+		return len(s)
+	}
+	return 0
+}
+
+// TestStackInitKeepsStackFiles runs `pulumi stack init` as a user does in a
+// copy of the project: it must add only its encryption salt to the
+// committed stack files, and the settings must read back as committed.
+func TestStackInitKeepsStackFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"Pulumi.yaml", "Pulumi.aws.yaml", "Pulumi.azure.yaml"} {
+		b, err := os.ReadFile(filepath.Join(lab.root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"aws", "azure"} {
+		file := "Pulumi." + name + ".yaml"
+		committed, _ := os.ReadFile(filepath.Join(dir, file))
+		pulumiCLI(t, dir, "stack", "init", name, "--secrets-provider", "passphrase")
+		after, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var added []string
+		for _, line := range strings.Split(string(after), "\n") {
+			if !strings.Contains(string(committed), line) {
+				added = append(added, line)
+			}
+		}
+		if !strings.HasPrefix(string(after), string(committed)) || len(added) != 1 || !strings.HasPrefix(added[0], "encryptionsalt: ") {
+			t.Errorf("stack init changed %s beyond its encryption salt:\n%s", file, after)
+		}
+		values := pulumiCLI(t, dir, "config", "--stack", name, "--json")
+		var cfg map[string]struct{ Value string }
+		if err := json.Unmarshal([]byte(values), &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if cfg["edw:cloud"].Value != name || cfg["edw:kedaQueueLength"].Value != "5" {
+			t.Errorf("%s: edw:cloud %q, edw:kedaQueueLength %q: want %s and 5", name, cfg["edw:cloud"].Value, cfg["edw:kedaQueueLength"].Value, name)
+		}
+	}
+}
+
+func pulumiCLI(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(lab.bin, "pulumi"), args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		stderr := ""
+		if exit, ok := err.(*exec.ExitError); ok {
+			stderr = string(exit.Stderr)
+		}
+		t.Fatalf("pulumi %s: %v: %s", strings.Join(args, " "), err, stderr)
+	}
+	return string(out)
+}
+
+func minus(a, b []string) []string {
+	return slices.DeleteFunc(slices.Clone(a), func(s string) bool { return slices.Contains(b, s) })
+}
