@@ -1,0 +1,53 @@
+package standin
+
+import (
+	"context"
+	"regexp"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+)
+
+func TestAWSIDsAndARNs(t *testing.T) {
+	s := newServer(t, "aws", Env{StateDir: t.TempDir()})
+	vpcID, vpc := create(t, s, "urn:pulumi:dev::edw::aws:ec2/vpc:Vpc::cluster-vpc", resource.PropertyMap{})
+	if !regexp.MustCompile(`^vpc-[0-9a-f]{17}$`).MatchString(vpcID) || str(vpc, "arn") != "arn:aws:ec2:eu-west-1:123456789012:vpc/"+vpcID {
+		t.Errorf("vpc %q, arn %q", vpcID, str(vpc, "arn"))
+	}
+	roleID, role := create(t, s, "urn:pulumi:dev::edw::aws:iam/role:Role::node-role", resource.PropertyMap{})
+	if roleID != str(role, "name") || str(role, "arn") != "arn:aws:iam::123456789012:role/"+roleID {
+		t.Errorf("role %q, arn %q", roleID, str(role, "arn"))
+	}
+	_, repo := create(t, s, "urn:pulumi:dev::edw::aws:ecr/repository:Repository::images-consumer", resource.PropertyMap{})
+	if want := "123456789012.dkr.ecr.eu-west-1.amazonaws.com/" + str(repo, "name"); str(repo, "repositoryUrl") != want {
+		t.Errorf("repository url = %q, want %q", str(repo, "repositoryUrl"), want)
+	}
+	otherID, _ := create(t, s, "urn:pulumi:dev::edw::aws:eks/addon:Addon::agent", resource.PropertyMap{})
+	if !regexp.MustCompile(`^agent-[0-9a-f]{8}$`).MatchString(otherID) {
+		t.Errorf("addon id = %q, want <name>-<random>", otherID)
+	}
+}
+
+func TestAWSFunctions(t *testing.T) {
+	s := newServer(t, "aws", Env{StateDir: t.TempDir()})
+	invoke := func(tok string) resource.PropertyMap {
+		resp, err := s.Invoke(context.Background(), &pulumirpc.InvokeRequest{Tok: tok, Args: wireOf(t, resource.PropertyMap{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fromWire(t, resp.GetReturn())
+	}
+	if got := invoke("aws:index/getRegion:getRegion"); str(got, "name") != "eu-west-1" {
+		t.Errorf("region = %v", got)
+	}
+	if got := invoke("aws:index/getCallerIdentity:getCallerIdentity"); str(got, "accountId") != awsAccount {
+		t.Errorf("caller = %v", got)
+	}
+	if got := strs(invoke("aws:index/getAvailabilityZones:getAvailabilityZones"), "names"); len(got) != 3 || got[0] != "eu-west-1a" {
+		t.Errorf("zones = %v", got)
+	}
+	if got := invoke("aws:ecr/getAuthorizationToken:getAuthorizationToken"); str(got, "userName") != "AWS" || str(got, "password") == "" {
+		t.Errorf("registry token = %v", got)
+	}
+}

@@ -1,0 +1,186 @@
+package standin
+
+import (
+	"cmp"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+// The identities of the subscription every Azure stand-in deploys to and
+// of the principal it deploys as.
+const (
+	azureSubscription = "00000000-0000-4000-8000-000000000001"
+	azureTenant       = "00000000-0000-4000-8000-000000000002"
+	azureClient       = "00000000-0000-4000-8000-000000000003"
+	azureObject       = "00000000-0000-4000-8000-000000000004"
+)
+
+// azureNameKeys are the inputs that name the resources of each type
+// (service:Kind, whatever the API version); other types are named by
+// <kind>Name.
+var azureNameKeys = map[string]string{
+	"resources:ResourceGroup":                     "resourceGroupName",
+	"storage:StorageAccount":                      "accountName",
+	"storage:Queue":                               "queueName",
+	"storage:Table":                               "tableName",
+	"containerregistry:Registry":                  "registryName",
+	"containerservice:ManagedCluster":             "resourceName",
+	"managedidentity:UserAssignedIdentity":        "resourceName",
+	"managedidentity:FederatedIdentityCredential": "federatedIdentityCredentialResourceName",
+	"authorization:RoleAssignment":                "roleAssignmentName",
+}
+
+// azurePathKeys are the inputs that are part of a resource's ARM id, which
+// Azure cannot change in place, beside the resource's own name.
+var azurePathKeys = map[string]bool{
+	"resourceGroupName": true, "resourceName": true, "accountName": true,
+	"queueName": true, "tableName": true, "scope": true,
+}
+
+// azureNamespaces are the resource providers of the services whose
+// namespace is not Microsoft.<Service> in title case.
+var azureNamespaces = map[string]string{
+	"containerregistry": "Microsoft.ContainerRegistry",
+	"containerservice":  "Microsoft.ContainerService",
+	"managedidentity":   "Microsoft.ManagedIdentity",
+}
+
+// azure is one subscription, in the location of the provider's
+// configuration. Every resource gets an ARM id, a name, a type and a
+// provisioning state; identities, clusters, registries and storage
+// accounts get what the program reads of them.
+type azure struct {
+	location string
+	// kubeconfig is the file the clusters' user credentials hand out.
+	kubeconfig string
+}
+
+func (z *azure) configure(setting func(string) string) {
+	z.location = cmp.Or(setting("location"), "westeurope")
+}
+
+func (z *azure) nameKey(typ string) string {
+	service, kind := tokenParts(typ)
+	return cmp.Or(azureNameKeys[service+":"+kind], lowerFirst(kind)+"Name")
+}
+
+// newName follows azure-native's auto-naming: the URN name and eight
+// random characters, within the rules of names that allow only letters and
+// digits; role assignments are named by a GUID.
+func (z *azure) newName(typ, urnName string, seed []byte) (string, error) {
+	service, kind := tokenParts(typ)
+	const lowerAlnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+	switch service + ":" + kind {
+	case "storage:StorageAccount":
+		return autonamed(seed, alphanumeric(urnName), 8, 24, []rune(lowerAlnum))
+	case "containerregistry:Registry":
+		return autonamed(seed, alphanumeric(urnName), 8, 50, []rune(lowerAlnum))
+	case "storage:Table":
+		return autonamed(seed, alphanumeric(urnName), 8, 63, []rune(lowerAlnum))
+	case "authorization:RoleAssignment":
+		h, err := autonamed(seed, "", 32, 32, nil)
+		return guid(h), err
+	}
+	return autonamed(seed, urnName, 8, 80, nil)
+}
+
+func (z *azure) replaces(typ, key string) bool { return azurePathKeys[key] || key == z.nameKey(typ) }
+
+func (z *azure) compute(typ, urnName, id string, in, old resource.PropertyMap) (string, resource.PropertyMap, error) {
+	service, kind := tokenParts(typ)
+	name := str(in, z.nameKey(typ))
+	if id == "" {
+		id = z.armID(service, kind, name, in)
+	}
+	out := map[string]any{
+		"name": name, "type": z.namespace(service) + "/" + plural(kind), "provisioningState": "Succeeded",
+	}
+	switch service + ":" + kind {
+	case "storage:Queue", "storage:Table", "managedidentity:FederatedIdentityCredential", "authorization:RoleAssignment":
+		// Sub-resources and extensions have no location of their own.
+	default:
+		out["location"] = cmp.Or(str(in, "location"), z.location)
+	}
+	switch service + ":" + kind {
+	case "managedidentity:UserAssignedIdentity":
+		out["clientId"] = cmp.Or(str(old, "clientId"), randomGUID())
+		out["principalId"] = cmp.Or(str(old, "principalId"), randomGUID())
+		out["tenantId"] = azureTenant
+	case "containerservice:ManagedCluster":
+		for k, v := range z.cluster(name, in, old) {
+			out[k] = v
+		}
+	case "containerregistry:Registry":
+		out["loginServer"] = strings.ToLower(name) + ".azurecr.io"
+	case "storage:StorageAccount":
+		endpoints := map[string]any{}
+		for _, svc := range []string{"blob", "queue", "table", "file", "dfs", "web"} {
+			endpoints[svc] = fmt.Sprintf("https://%s.%s.core.windows.net/", name, svc)
+		}
+		out["primaryEndpoints"] = endpoints
+	}
+	return id, props(out), nil
+}
+
+// armID is the id Azure Resource Manager gives the resource.
+func (z *azure) armID(service, kind, name string, in resource.PropertyMap) string {
+	group := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", azureSubscription, str(in, "resourceGroupName"))
+	under := func(parentProvider, parentName string) string {
+		return fmt.Sprintf("%s/providers/%s/%s", group, parentProvider, parentName)
+	}
+	switch service + ":" + kind {
+	case "resources:ResourceGroup":
+		return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", azureSubscription, name)
+	case "storage:Queue":
+		return under("Microsoft.Storage/storageAccounts", str(in, "accountName")) + "/queueServices/default/queues/" + name
+	case "storage:Table":
+		return under("Microsoft.Storage/storageAccounts", str(in, "accountName")) + "/tableServices/default/tables/" + name
+	case "managedidentity:FederatedIdentityCredential":
+		return under("Microsoft.ManagedIdentity/userAssignedIdentities", str(in, "resourceName")) + "/federatedIdentityCredentials/" + name
+	case "authorization:RoleAssignment":
+		return str(in, "scope") + "/providers/Microsoft.Authorization/roleAssignments/" + name
+	}
+	return under(z.namespace(service)+"/"+plural(kind), name)
+}
+
+// cluster is what AKS computes for a managed cluster: its API server's
+// name, its OIDC issuer and the kubelet's identity, whose ids stay for the
+// cluster's life.
+func (z *azure) cluster(name string, in, old resource.PropertyMap) map[string]any {
+	location := cmp.Or(str(in, "location"), z.location)
+	nodeGroup := fmt.Sprintf("MC_%s_%s_%s", str(in, "resourceGroupName"), name, location)
+	oldKubelet := obj(obj(old, "identityProfile"), "kubeletidentity")
+	oidc := obj(in, "oidcIssuerProfile").Copy()
+	oidc["issuerURL"] = resource.NewProperty(cmp.Or(str(obj(old, "oidcIssuerProfile"), "issuerURL"),
+		fmt.Sprintf("https://%s.oic.prod-aks.azure.com/%s/%s/", location, azureTenant, randomGUID())))
+	return map[string]any{
+		"fqdn":              cmp.Or(str(old, "fqdn"), fmt.Sprintf("%s-%s.hcp.%s.azmk8s.io", str(in, "dnsPrefix"), randomHex(8), location)),
+		"nodeResourceGroup": nodeGroup,
+		"oidcIssuerProfile": resource.NewProperty(oidc),
+		"identityProfile": map[string]any{"kubeletidentity": map[string]any{
+			"clientId": cmp.Or(str(oldKubelet, "clientId"), randomGUID()),
+			"objectId": cmp.Or(str(oldKubelet, "objectId"), randomGUID()),
+			"resourceId": fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s-agentpool",
+				azureSubscription, nodeGroup, name),
+		}},
+		"powerState": map[string]any{"code": "Running"},
+	}
+}
+
+func (z *azure) namespace(service string) string {
+	if ns, ok := azureNamespaces[service]; ok || service == "" {
+		return ns
+	}
+	return "Microsoft." + strings.ToUpper(service[:1]) + service[1:]
+}
+
+// plural is a kind as ARM ids spell it: "Registry" → "registries".
+func plural(kind string) string {
+	k := lowerFirst(kind)
+	if len(k) > 1 && strings.HasSuffix(k, "y") && !strings.ContainsAny(k[len(k)-2:len(k)-1], "aeiou") {
+		return k[:len(k)-1] + "ies"
+	}
+	return k + "s"
+}

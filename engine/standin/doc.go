@@ -1,0 +1,21 @@
+// Package standin is a set of stand-in provider plugins for the packages
+// whose clouds are out of reach of the engine tests: aws, azure-native, eks
+// and docker-build. Each is a real plugin process speaking the provider
+// gRPC protocol, so the real Pulumi engine drives it exactly as it drives
+// the real providers: check, diff, create, read, update, delete, invoke and
+// construct.
+//
+// What a stand-in models is the state a cloud would keep, not the cloud's
+// behaviour: every live resource with its id and outputs, shaped like the
+// real ones (ARNs, ARM ids, queue URLs, auto-generated names), kept in
+// $EDW_STANDIN_STATE/<package>.json, and every call appended to
+// <package>.calls.jsonl for the tests to assert on. Lookups of things that
+// were never created fail, as they do in the cloud.
+//
+// What it does not model: validation of inputs beyond what the program
+// relies on, eventual consistency, quotas, permissions, and anything that
+// runs (no cluster, node, queue or image exists; the kubeconfig the
+// clusters hand out is the one of the local test apiserver in
+// $EDW_STANDIN_KUBECONFIG). Only the keys the program sets that the real
+// cloud cannot change in place force a replacement.
+package standin
