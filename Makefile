@@ -20,11 +20,12 @@ LAB_MESSAGES ?= $(LAB_MESSAGES_$(STACK))
 LAB_RATE ?= $(LAB_RATE_$(STACK))
 LAB_FLAGS ?=
 
-.PHONY: test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-build
+.PHONY: test-engine engine-build test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-build
 
 ## test: formatting and vet, the Pulumi program under mocks, the apps
-## against the emulators, then a short lab run of each stack
-test: lint test-program conformance test-apps test-lab lab-check
+## against the emulators, the program through the real engine, then a short
+## lab run of each stack
+test: lint test-program conformance test-apps test-lab test-engine lab-check
 
 lint: lint-workflows
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -33,6 +34,8 @@ lint: lint-workflows
 	cd scripts/tools && $(GO) vet ./...
 	cd conformance/keda && $(GO) vet ./...
 	cd lab && $(GO) vet ./...
+	cd engine/standin && $(GO) vet ./...
+	$(GO) vet -tags engine ./engine
 
 ## tools: the pinned checkers (scripts/tools/go.mod) in build/bin
 tools:
@@ -62,6 +65,7 @@ render:
 
 test-lab:
 	cd lab && $(GO) test -count=1 ./...
+	cd engine/standin && $(GO) test -count=1 ./...
 
 test-apps:
 	scripts/with-emulators.sh $(GO) test -count=1 ./...
@@ -106,3 +110,27 @@ emulators-start:
 
 emulators-stop:
 	scripts/emulators.sh stop
+
+## engine-build: the Pulumi CLI, the Kubernetes provider, the stand-in
+## plugins for the clouds and the engine layer's test binary
+ENGINE_BIN := build/engine/bin
+PULUMI_VERSION = $$(cd engine/tools/pulumi && $(GO) list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)
+engine-build:
+	@mkdir -p $(ENGINE_BIN)
+	cd engine/tools/pulumi && $(GO) build -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$(PULUMI_VERSION)" \
+		-o ../../../$(ENGINE_BIN)/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+	engine/tools/kubernetes/build.sh $(ENGINE_BIN)
+	cd engine/standin && $(GO) build -o ../../$(ENGINE_BIN)/ ./cmd/pulumi-resource-standin
+	$(GO) test -c -tags engine -o $(ENGINE_BIN)/engine.test ./engine
+
+## test-engine: both stacks through the real Pulumi engine and Kubernetes
+## provider, against the lab's apiserver with its KEDA and Karpenter:
+## preview, up, a second preview, an update, destroy
+NODECLASS_VERSION = $$(sed -n 's/^\tChartVersion *= "\(.*\)"/\1/p' components/karpenter/eks.go)
+NAP_VERSION = $$(sed -n 's/^\tNapSchemaVersion *= "\(.*\)"/\1/p' components/karpenter/nap.go)
+MODULE_DIR = $$($(GO) mod download -json $(1) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')
+test-engine: lab-build render engine-build
+	$(AS_ROOT) $(LAB_BIN)/lab -stack aws -bin $(LAB_BIN) -out build/engine/lab \
+		-keda-crds "$(KEDA_DIR)/config/crd/bases/*.yaml" \
+		-karpenter-crds "$(KARPENTER_DIR)/kwok/charts/crds/*.yaml,$(KARPENTER_DIR)/kwok/apis/crds/*.yaml,$(call MODULE_DIR,github.com/aws/karpenter-provider-aws@v$(NODECLASS_VERSION))/pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml,$(call MODULE_DIR,github.com/Azure/karpenter-provider-azure@v$(NAP_VERSION))/pkg/apis/crds/karpenter.azure.com_aksnodeclasses.yaml" \
+		-exec "$(CURDIR)/$(ENGINE_BIN)/engine.test -test.v -test.count=1 -test.timeout 40m"

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"golang.org/x/mod/modfile"
 
 	"github.com/edw-project/edw/engine/swap"
 	"github.com/edw-project/edw/stacks"
@@ -112,19 +112,23 @@ func setUp() error {
 }
 
 // installPlugins installs each plugin at every version of its SDK module
-// that the program links (the azure-native modules differ).
+// that go.mod requires (the azure-native modules differ).
 func installPlugins() error {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return fmt.Errorf("no build information: the plugin versions come from it")
+	b, err := os.ReadFile(filepath.Join(lab.root, "go.mod"))
+	if err != nil {
+		return err
+	}
+	mod, err := modfile.ParseLax("go.mod", b, nil)
+	if err != nil {
+		return err
 	}
 	installed := 0
-	for _, dep := range info.Deps {
+	for _, req := range mod.Require {
 		for _, p := range plugins {
-			if dep.Path != p.module && !(strings.HasSuffix(p.module, "/") && strings.HasPrefix(dep.Path, p.module)) {
+			if req.Mod.Path != p.module && !(strings.HasSuffix(p.module, "/") && strings.HasPrefix(req.Mod.Path, p.module)) {
 				continue
 			}
-			version := strings.TrimPrefix(dep.Version, "v")
+			version := strings.TrimPrefix(req.Mod.Version, "v")
 			out, err := exec.Command(filepath.Join(lab.bin, "pulumi"), "plugin", "install", "resource", p.name, version,
 				"--file", filepath.Join(lab.bin, p.binary)).CombinedOutput()
 			if err != nil {
@@ -134,7 +138,7 @@ func installPlugins() error {
 		}
 	}
 	if installed < len(plugins) {
-		return fmt.Errorf("installed %d plugins, want at least %d: is an SDK module missing from the build?", installed, len(plugins))
+		return fmt.Errorf("installed %d plugins, want at least %d: is an SDK module missing from go.mod?", installed, len(plugins))
 	}
 	return nil
 }
