@@ -16,23 +16,16 @@ mkdir -p "$1"
 out=$(cd "$1" && pwd)
 bin=$out/pulumi-resource-kubernetes
 
-# The plugin reports this as its own version and stamps it into the schema it
-# serves; it matches the Kubernetes SDK the program is written against, so the
+# The plugin reports the version of the Kubernetes SDK the program requires
+# (the root go.mod) as its own and stamps it into the schema it serves, so the
 # engine pairs the two.
-plugin_version=4.33.0
+plugin_version=$(awk '$1 == "github.com/pulumi/pulumi-kubernetes/sdk/v4" { sub(/^v/, "", $2); print $2; exit }' "$root/go.mod")
 
 # The provider module has no release tags, only this commit's pseudo-version
 # (see go.mod). Its hash is pinned here as well because the module is consumed
 # through a directory replace, which go.sum does not cover.
 module=github.com/pulumi/pulumi-kubernetes/provider/v4
 module_sum=h1:j2bphCf7c2YhnBrhwht2f3TNRRgcMImltUlAgzxr9H4=
-
-# Only the pins and this script decide what gets built (the provider copy below
-# is derived from them), so a timestamp check is enough to skip a multi-minute
-# build.
-if [ -f "$bin" ] && [ -n "$(find "$bin" -newer "$here/go.mod" -newer "$here/go.sum" -newer "$here/build.sh")" ]; then
-	exit 0
-fi
 
 # Only the proxy is trusted as a source; falling back to direct VCS fetches
 # would make the result depend on whatever the upstream repository serves now.
@@ -52,6 +45,14 @@ fi
 # Must match the replace directive in go.mod.
 src=$root/build/engine/src/pulumi-kubernetes-provider
 stamp="$module@$module_version $module_sum $plugin_version"
+
+# Only the pins, the plugin version and this script decide what gets built
+# (the provider copy below is derived from them), so a timestamp and stamp
+# check is enough to skip a multi-minute build.
+if [ -f "$bin" ] && [ "$(cat "$src/.stamp" 2>/dev/null || true)" = "$stamp" ] &&
+	[ -n "$(find "$bin" -newer "$here/go.mod" -newer "$here/go.sum" -newer "$here/build.sh")" ]; then
+	exit 0
+fi
 
 if [ "$(cat "$src/.stamp" 2>/dev/null || true)" != "$stamp" ]; then
 	tmp=$(mktemp -d)
