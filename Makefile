@@ -114,10 +114,9 @@ emulators-stop:
 ## engine-build: the Pulumi CLI, the Kubernetes provider, the stand-in
 ## plugins for the clouds and the engine layer's test binary
 ENGINE_BIN := build/engine/bin
-PULUMI_VERSION = $$(cd engine/tools/pulumi && $(GO) list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)
 engine-build:
 	@mkdir -p $(ENGINE_BIN)
-	cd engine/tools/pulumi && $(GO) build -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$(PULUMI_VERSION)" \
+	cd engine/tools/pulumi && $(GO) build -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$$($(GO) list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)" \
 		-o ../../../$(ENGINE_BIN)/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 	engine/tools/kubernetes/build.sh $(ENGINE_BIN)
 	cd engine/standin && $(GO) build -o ../../$(ENGINE_BIN)/ ./cmd/pulumi-resource-standin

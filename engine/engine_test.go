@@ -25,6 +25,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+
+	"github.com/edw-project/edw/engine/swap"
 )
 
 // updatedQueueLength is the one setting the update step changes.
@@ -39,6 +41,11 @@ type stackCase struct {
 	name string
 	// destroyOrder holds the README's promise.
 	destroyOrder []order
+	// credentialsInKubeconfig: the cluster's kubeconfig holds credentials,
+	// so no copy of it may be in clear.
+	credentialsInKubeconfig bool
+	// config is set on the stack before its first preview, with the reason.
+	config map[string]string
 }
 
 var (
@@ -56,11 +63,17 @@ var cases = []stackCase{
 		{[2]string{"kubernetes:helm.sh/v4:Chart", "workload-controller"}, [2]string{"aws:iam/rolePolicy:RolePolicy", "workload-controller-policy"}},
 		{[2]string{"kubernetes:helm.sh/v4:Chart", "workload-controller"}, [2]string{"aws:sqs/queue:Queue", "workload-interruption"}},
 		{[2]string{"kubernetes:helm.sh/v4:Chart", "workload-controller"}, [2]string{"eks:index:ManagedNodeGroup", "cluster-system"}},
-		{[2]string{"eks:index:ManagedNodeGroup", "cluster-system"}, [2]string{"eks:index:Cluster", "cluster"}},
 		{[2]string{"eks:index:Cluster", "cluster"}, [2]string{"aws:ec2/natGateway:NatGateway", "cluster-us-east-1a"}},
-		{[2]string{"eks:index:Cluster", "cluster"}, [2]string{"aws:ec2/vpc:Vpc", "cluster"}},
+		{[2]string{"eks:index:Cluster", "cluster"}, [2]string{"aws:ec2/vpc:Vpc", "cluster-vpc"}},
+		{[2]string{"aws:eks/nodeGroup:NodeGroup", "cluster-system-nodeGroup"}, [2]string{"aws:eks/cluster:Cluster", "cluster-eksCluster"}},
 	}},
-	{name: "azure", destroyOrder: []order{
+	// The program trades the deployer's Azure AD token for a registry token
+	// itself, over HTTPS (as az acr login does): no plugin can stand in for
+	// that, so the Azure run deploys prebuilt images, as CI previews do.
+	{name: "azure", credentialsInKubeconfig: true, config: map[string]string{
+		"edw:imagesConsumer": "edwlab.azurecr.io/edw-consumer@sha256:" + strings.Repeat("1", 64),
+		"edw:imagesProducer": "edwlab.azurecr.io/edw-producer@sha256:" + strings.Repeat("2", 64),
+	}, destroyOrder: []order{
 		{scaledObject, consumer},
 		{consumer, nodePool},
 		{nodePool, [2]string{"azure-native:containerservice/v20241002preview:ManagedCluster", "cluster"}},
@@ -71,7 +84,7 @@ var cases = []stackCase{
 // TestStacks takes each stack through what a user does: preview, up, a
 // second preview, one setting changed, destroy.
 func TestStacks(t *testing.T) {
-	k, err := newKube(lab.kubeconfig)
+	k, err := newKube(env.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +104,11 @@ func lifecycle(t *testing.T, k *kube, c stackCase) {
 		_ = s.Workspace().RemoveStack(ctx, c.name)
 	}()
 
+	for k, v := range c.config {
+		if err := s.SetConfig(ctx, k, auto.ConfigValue{Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	start := time.Now()
 	announced, _ := run(t, "preview", func(ch chan<- events.EngineEvent) error {
 		_, err := s.Preview(ctx, optpreview.EventStreams(ch))
@@ -102,17 +120,20 @@ func lifecycle(t *testing.T, k *kube, c stackCase) {
 	t.Logf("preview: %d creates in %v", len(urns(announced, apitype.OpCreate)), time.Since(start).Round(time.Second))
 
 	start = time.Now()
-	_, done := run(t, "up", func(ch chan<- events.EngineEvent) error {
+	planned, done := run(t, "up", func(ch chan<- events.EngineEvent) error {
 		_, err := s.Up(ctx, optup.EventStreams(ch))
 		return err
 	})
-	if want, got := urns(announced, apitype.OpCreate), urns(done, apitype.OpCreate); !slices.Equal(want, got) {
-		t.Errorf("up created what the preview did not announce, or not what it did:\n  only announced: %v\n  only created: %v",
-			minus(want, got), minus(got, want))
+	// A preview cannot render a chart whose cluster does not exist yet, so
+	// the objects in a chart are the only creates it may leave out.
+	unannounced := slices.DeleteFunc(minus(urns(planned, apitype.OpCreate), urns(announced, apitype.OpCreate)),
+		func(urn string) bool { return strings.Contains(urn, swap.ChartType+"$") })
+	if missing := minus(urns(announced, apitype.OpCreate), urns(planned, apitype.OpCreate)); len(missing)+len(unannounced) > 0 {
+		t.Errorf("up did not create what the preview announced:\n  announced, not created: %v\n  created, not announced: %v", missing, unannounced)
 	}
 	t.Logf("up: %d created in %v", len(urns(done, apitype.OpCreate)), time.Since(start).Round(time.Second))
 	checkDeployed(t, k, "5")
-	checkSecrets(t, s)
+	checkSecrets(t, c)
 
 	again, _ := run(t, "second preview", func(ch chan<- events.EngineEvent) error {
 		_, err := s.Preview(ctx, optpreview.EventStreams(ch))
@@ -179,37 +200,53 @@ func checkDeployed(t *testing.T, k *kube, queueLength string) {
 }
 
 // checkSecrets reads the state as the backend stores it: the kubeconfig
-// output is ciphertext, and the kubeconfig's text appears nowhere in clear.
-func checkSecrets(t *testing.T, s auto.Stack) {
+// output is ciphertext, and where the cluster's kubeconfig carries
+// credentials (AKS), its text appears nowhere in clear. (EKS's kubeconfig
+// carries none, only the command that fetches a token; pulumi-eks keeps it
+// in clear by design.)
+func checkSecrets(t *testing.T, c stackCase) {
 	t.Helper()
-	deployment, err := s.Export(context.Background())
+	files, err := filepath.Glob(filepath.Join(env.Backend, ".pulumi", "stacks", "*", c.name+".json"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("the backend has %d state files of stack %s (%v)", len(files), c.name, err)
+	}
+	raw, err := os.ReadFile(files[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	var state struct {
-		Resources []struct {
-			Type    string
-			Outputs map[string]json.RawMessage
+		Checkpoint struct {
+			Latest struct {
+				Resources []struct {
+					Type    string
+					Outputs map[string]json.RawMessage
+				}
+			}
 		}
 	}
-	if err := json.Unmarshal(deployment.Deployment, &state); err != nil {
+	if err := json.Unmarshal(raw, &state); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range state.Resources {
-		if r.Type != "pulumi:pulumi:Stack" {
-			continue
-		}
-		if out := string(r.Outputs["kubeconfig"]); !strings.Contains(out, `"ciphertext"`) {
-			t.Errorf("the kubeconfig output is stored as %.80s..., want a secret", out)
+	found := false
+	for _, r := range state.Checkpoint.Latest.Resources {
+		if r.Type == "pulumi:pulumi:Stack" {
+			out := string(r.Outputs["kubeconfig"])
+			found = strings.Contains(out, `"ciphertext"`) && !strings.Contains(out, `"plaintext"`)
 		}
 	}
-	kubeconfig, err := os.ReadFile(lab.kubeconfig)
+	if !found {
+		t.Errorf("the kubeconfig stack output is not stored as ciphertext in %s", files[0])
+	}
+	if !c.credentialsInKubeconfig {
+		return
+	}
+	kubeconfig, err := os.ReadFile(env.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The client key's path is in every copy of this kubeconfig.
 	for _, line := range strings.Split(string(kubeconfig), "\n") {
-		if _, key, ok := strings.Cut(line, "client-key: "); ok && strings.Contains(string(deployment.Deployment), strings.TrimSpace(key)) {
+		if _, key, ok := strings.Cut(line, "client-key: "); ok && strings.Contains(string(raw), strings.TrimSpace(key)) {
 			t.Errorf("the state holds the kubeconfig in clear (its client key path %s)", key)
 		}
 	}
@@ -263,9 +300,9 @@ func checkNothingLeft(t *testing.T, k *kube) {
 			t.Errorf("left after destroy: %s %s/%s", path, o.Metadata.Namespace, o.Metadata.Name)
 		}
 	}
-	files, err := filepath.Glob(filepath.Join(lab.standInState, "*.json"))
+	files, err := filepath.Glob(filepath.Join(env.StandInState, "*.json"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no stand-in state in %s (%v): the clouds were never called", lab.standInState, err)
+		t.Fatalf("no stand-in state in %s (%v): the clouds were never called", env.StandInState, err)
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -303,7 +340,7 @@ func count(state any) int {
 func TestStackInitKeepsStackFiles(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"Pulumi.yaml", "Pulumi.aws.yaml", "Pulumi.azure.yaml"} {
-		b, err := os.ReadFile(filepath.Join(lab.root, f))
+		b, err := os.ReadFile(filepath.Join(env.Root, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -341,8 +378,9 @@ func TestStackInitKeepsStackFiles(t *testing.T) {
 
 func pulumiCLI(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(lab.bin, "pulumi"), args...)
-	cmd.Dir = dir
+	cmd := exec.Command(env.CLI(), args...)
+	// A backend of its own: the stacks of TestStacks share the names.
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "PULUMI_BACKEND_URL=file://"+dir)
 	out, err := cmd.Output()
 	if err != nil {
 		stderr := ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -87,7 +88,7 @@ func (e *eks) newCluster(ctx *pulumi.Context, name string, raw resource.Property
 	if err := ctx.RegisterComponentResource("eks:index:Cluster", name, c, opts); err != nil {
 		return nil, err
 	}
-	parent := pulumi.Parent(c)
+	parent := children(c)
 	var cluster awsCluster
 	if err := ctx.RegisterResource("aws:eks/cluster:Cluster", name+"-eksCluster", clusterArgs(in, raw), &cluster, parent); err != nil {
 		return nil, err
@@ -234,4 +235,20 @@ func copyInputs(args, in pulumi.Map, raw resource.PropertyMap, keys ...string) {
 			args[k] = in[k]
 		}
 	}
+}
+
+// AWSVersionEnv names the aws plugin version the eks stand-in's children
+// ask for.
+const AWSVersionEnv = "EDW_STANDIN_AWS_VERSION"
+
+// children parents a component's resources and pins the aws plugin they
+// use, as pulumi-eks pins the aws SDK it is built with. Unpinned, they
+// would get an unversioned default provider of the engine's, which a later
+// preview, resolving them differently, plans to delete.
+func children(c pulumi.Resource) pulumi.ResourceOption {
+	opts := []pulumi.ResourceOption{pulumi.Parent(c)}
+	if v := os.Getenv(AWSVersionEnv); v != "" {
+		opts = append(opts, pulumi.Version(v))
+	}
+	return pulumi.Composite(opts...)
 }

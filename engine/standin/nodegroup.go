@@ -54,7 +54,13 @@ func newManagedNodeGroup(ctx *pulumi.Context, name string, raw resource.Property
 	}
 	copyInputs(args, in, raw, nodeGroupInputs...)
 	var group pulumi.CustomResourceState
-	if err := ctx.RegisterResource("aws:eks/nodeGroup:NodeGroup", name+"-nodeGroup", args, &group, pulumi.Parent(c)); err != nil {
+	// pulumi-eks takes the cluster name from the cluster's outputs, so the
+	// node group depends on the cluster: it goes first at destroy.
+	cluster := pulumi.ToOutput(in["cluster"]).ApplyT(func(v any) []pulumi.Resource {
+		r, _ := v.(pulumi.Resource)
+		return []pulumi.Resource{r}
+	}).(pulumi.ResourceArrayOutput)
+	if err := ctx.RegisterResource("aws:eks/nodeGroup:NodeGroup", name+"-nodeGroup", args, &group, children(c), pulumi.DependsOnInputs(cluster)); err != nil {
 		return nil, err
 	}
 	state := pulumi.Map{"nodeGroup": pulumi.NewResourceOutput(&group), "placementGroupName": pulumi.String("")}

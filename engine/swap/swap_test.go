@@ -38,3 +38,33 @@ func TestChartsLeavesOtherResources(t *testing.T) {
 		t.Errorf("a Deployment was transformed: %v", got.Props)
 	}
 }
+
+func TestSpecsReplacesTheSwappedSpecByKindAndName(t *testing.T) {
+	var pool Object
+	pool.Kind, pool.Metadata.Name = "NodePool", "workload"
+	pool.Spec = map[string]any{"template": map[string]any{"spec": map[string]any{"nodeClassRef": map[string]any{"kind": "KWOKNodeClass"}}}}
+	transform := Specs([]Object{pool})
+	args := func(typ, name string) *pulumi.ResourceTransformArgs {
+		return &pulumi.ResourceTransformArgs{Type: typ, Props: pulumi.Map{
+			"metadata": pulumi.Map{"name": pulumi.String(name)},
+			"spec":     pulumi.Map{"template": pulumi.Map{}},
+		}}
+	}
+	got := transform(context.Background(), args("kubernetes:karpenter.sh/v1:NodePool", "workload"))
+	if got == nil {
+		t.Fatal("the swapped NodePool was not transformed")
+	}
+	spec, _ := got.Props["spec"].(pulumi.Map)
+	if _, ok := spec["template"]; !ok || got.Props["metadata"] == nil {
+		t.Errorf("props %v: want the lab's spec and the program's metadata", got.Props)
+	}
+	for _, other := range []*pulumi.ResourceTransformArgs{
+		args("kubernetes:karpenter.sh/v1:NodePool", "system"),
+		args("kubernetes:apps/v1:Deployment", "workload"),
+		args("aws:sqs/queue:Queue", "workload"),
+	} {
+		if transform(context.Background(), other) != nil {
+			t.Errorf("%s %v was transformed", other.Type, other.Props["metadata"])
+		}
+	}
+}
