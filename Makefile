@@ -74,17 +74,24 @@ test-apps:
 bench:
 	scripts/with-emulators.sh $(GO) test -count=1 -run '^$$' -bench Consume -benchtime $(BENCH_MESSAGES)x ./e2e
 
-## lab: the stack's autoscaling loop on this machine; results in
+## lab: the stack's autoscaling loop on this machine, deployed and, under
+## load, destroyed through the real Pulumi engine; results in
 ## build/lab/$(STACK). The run (not the build) needs root, for a network
 ## namespace and CPU cgroups: make asks sudo for it.
 LAB_BIN := build/lab/bin
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo env "PATH=$(PATH)")
 KEDA_DIR = $$(cd conformance/keda && $(GO) list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)
 KARPENTER_DIR = $$(cd lab/tools/karpenter && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/karpenter)
-lab: lab-build render
-	$(AS_ROOT) $(LAB_BIN)/lab -stack $(STACK) -bin $(LAB_BIN) -messages $(LAB_MESSAGES) -rate $(LAB_RATE) \
-		-keda-crds "$(KEDA_DIR)/config/crd/bases/*.yaml" \
-		-karpenter-crds "$(KARPENTER_DIR)/kwok/charts/crds/*.yaml,$(KARPENTER_DIR)/kwok/apis/crds/*.yaml" $(LAB_FLAGS)
+# The node classes the stacks create are checked by their own CRDs, at the
+# versions the program pins.
+NODECLASS_VERSION = $$(sed -n 's/^\tChartVersion *= "\(.*\)"/\1/p' components/karpenter/eks.go)
+NAP_VERSION = $$(sed -n 's/^\tNapSchemaVersion *= "\(.*\)"/\1/p' components/karpenter/nap.go)
+MODULE_DIR = $$($(GO) mod download -json $(1) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')
+LAB_CRDS = -keda-crds "$(KEDA_DIR)/config/crd/bases/*.yaml" \
+	-karpenter-crds "$(KARPENTER_DIR)/kwok/charts/crds/*.yaml,$(KARPENTER_DIR)/kwok/apis/crds/*.yaml,$(call MODULE_DIR,github.com/aws/karpenter-provider-aws@v$(NODECLASS_VERSION))/pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml,$(call MODULE_DIR,github.com/Azure/karpenter-provider-azure@v$(NAP_VERSION))/pkg/apis/crds/karpenter.azure.com_aksnodeclasses.yaml"
+lab: lab-build render engine-build
+	$(AS_ROOT) $(LAB_BIN)/lab -stack $(STACK) -bin $(LAB_BIN) -messages $(LAB_MESSAGES) -rate $(LAB_RATE) $(LAB_CRDS) \
+		-deploy "$(CURDIR)/$(ENGINE_BIN)/edw-engine -stack $(STACK) -bin $(CURDIR)/$(ENGINE_BIN) -dir $(CURDIR)/build/lab/$(STACK)/engine" $(LAB_FLAGS)
 
 ## lab-check: each stack's burst; fails unless both levels scaled out and
 ## back in and nothing was lost or duplicated
@@ -120,16 +127,12 @@ engine-build:
 		-o ../../../$(ENGINE_BIN)/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 	engine/tools/kubernetes/build.sh $(ENGINE_BIN)
 	cd engine/standin && $(GO) build -o ../../$(ENGINE_BIN)/ ./cmd/pulumi-resource-standin
+	$(GO) build -o $(ENGINE_BIN)/ ./engine/cmd/edw-engine
 	$(GO) test -c -tags engine -o $(ENGINE_BIN)/engine.test ./engine
 
 ## test-engine: both stacks through the real Pulumi engine and Kubernetes
 ## provider, against the lab's apiserver with its KEDA and Karpenter:
 ## preview, up, a second preview, an update, destroy
-NODECLASS_VERSION = $$(sed -n 's/^\tChartVersion *= "\(.*\)"/\1/p' components/karpenter/eks.go)
-NAP_VERSION = $$(sed -n 's/^\tNapSchemaVersion *= "\(.*\)"/\1/p' components/karpenter/nap.go)
-MODULE_DIR = $$($(GO) mod download -json $(1) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')
 test-engine: lab-build render engine-build
-	$(AS_ROOT) $(LAB_BIN)/lab -stack aws -bin $(LAB_BIN) -out build/engine/lab \
-		-keda-crds "$(KEDA_DIR)/config/crd/bases/*.yaml" \
-		-karpenter-crds "$(KARPENTER_DIR)/kwok/charts/crds/*.yaml,$(KARPENTER_DIR)/kwok/apis/crds/*.yaml,$(call MODULE_DIR,github.com/aws/karpenter-provider-aws@v$(NODECLASS_VERSION))/pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml,$(call MODULE_DIR,github.com/Azure/karpenter-provider-azure@v$(NAP_VERSION))/pkg/apis/crds/karpenter.azure.com_aksnodeclasses.yaml" \
+	$(AS_ROOT) $(LAB_BIN)/lab -stack aws -bin $(LAB_BIN) -out build/engine/lab $(LAB_CRDS) \
 		-exec "$(CURDIR)/$(ENGINE_BIN)/engine.test -test.v -test.count=1 -test.timeout 40m"

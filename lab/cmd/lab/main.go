@@ -27,7 +27,7 @@ func run() int {
 	var opts lab.Options
 	var karpenterCRDs string
 	var check bool
-	var execCmd string
+	var execCmd, deployCmd string
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
 	fs.StringVar(&opts.Stack, "stack", "aws", "stack to run: aws or azure")
 	fs.StringVar(&opts.RenderDir, "render", "", "the stack's offline render (default build/render/<stack>)")
@@ -40,11 +40,12 @@ func run() int {
 	fs.Float64Var(&opts.Rate, "rate", 2000, "messages per second of the burst, at most")
 	fs.DurationVar(&opts.Settle, "settle", 10*time.Minute, "longest wait for each phase: baseline, drain, zero pods, nodes back")
 	fs.BoolVar(&check, "check", false, "exit 1 unless the loop scaled out and back in and lost or duplicated nothing")
+	fs.StringVar(&deployCmd, "deploy", "", "command (space-separated) that deploys the stack through the engine: run with up before the burst and with destroy, under load, at the end")
 	fs.StringVar(&execCmd, "exec", "", "command (space-separated) to run in the lab instead of applying the stack and sending the burst; the lab exits with its code")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
-	if err := validate(&opts, karpenterCRDs, execCmd); err != nil {
+	if err := validate(&opts, karpenterCRDs, execCmd, deployCmd); err != nil {
 		fmt.Fprintf(os.Stderr, "lab: %v\n", err)
 		return 2
 	}
@@ -82,7 +83,17 @@ func run() int {
 		log.Error("running the scenario", "err", err)
 		return 1
 	}
-	if failures := summary.Failures(); check && len(failures) > 0 {
+	failures := summary.Failures()
+	if len(opts.Deploy) > 0 {
+		teardown, err := l.Teardown(ctx)
+		teardown.Write(os.Stdout)
+		if err != nil {
+			log.Error("destroying the stack", "err", err)
+			return 1
+		}
+		failures = append(failures, teardown.Failures()...)
+	}
+	if check && len(failures) > 0 {
 		fmt.Fprintf(os.Stderr, "lab check failed:\n  %s\n", strings.Join(failures, "\n  "))
 		return 1
 	}
@@ -90,7 +101,7 @@ func run() int {
 }
 
 // validate checks the flags and fills the defaults, before anything starts.
-func validate(o *lab.Options, karpenterCRDs, execCmd string) error {
+func validate(o *lab.Options, karpenterCRDs, execCmd, deployCmd string) error {
 	if o.Stack != "aws" && o.Stack != "azure" {
 		return fmt.Errorf("-stack %q: want aws or azure", o.Stack)
 	}
@@ -104,7 +115,7 @@ func validate(o *lab.Options, karpenterCRDs, execCmd string) error {
 		return fmt.Errorf("-keda-crds and -karpenter-crds are required (make lab passes them)")
 	}
 	o.KarpenterCRDs = strings.Split(karpenterCRDs, ",")
-	o.Exec = strings.Fields(execCmd)
+	o.Exec, o.Deploy = strings.Fields(execCmd), strings.Fields(deployCmd)
 	// Kubeconfigs and the processes' flags name files: make every path
 	// absolute.
 	for _, p := range []*string{&o.RenderDir, &o.Out, &o.Bin, &o.Emulators} {

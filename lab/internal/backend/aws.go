@@ -125,6 +125,7 @@ func (b *awsBackend) Rows(ctx context.Context) (map[string]int, error) {
 func (b *awsBackend) Env() []string {
 	return []string{
 		"SQS_QUEUE_URL=" + b.queueURL,
+		"DYNAMODB_TABLE=" + b.table,
 		"AWS_ENDPOINT_URL_SQS=" + b.emulators["AWS_ENDPOINT_URL_SQS"],
 		"AWS_ENDPOINT_URL_DYNAMODB=" + b.emulators["AWS_ENDPOINT_URL_DYNAMODB"],
 		"AWS_ACCESS_KEY_ID=" + b.emulators["AWS_ACCESS_KEY_ID"],

@@ -25,7 +25,9 @@ type Backend interface {
 	// Rows returns how many rows the table holds per message id.
 	Rows(ctx context.Context) (map[string]int, error)
 	// Env is what a process needs, beyond the Deployment's own environment,
-	// to use the emulators instead of the cloud.
+	// to use the emulators instead of the cloud: endpoints, credentials,
+	// and the queue and table the lab prepared (a deploy through the engine
+	// names the cloud's own).
 	Env() []string
 	// QueueURL is the queue's address on the emulator (SQS only).
 	QueueURL() string

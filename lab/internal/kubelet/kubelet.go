@@ -96,17 +96,18 @@ type process struct {
 
 // New returns a kubelet; Run starts it.
 func New(opts Options, log *slog.Logger) *Kubelet {
-	k := &Kubelet{opts: opts, log: log, procs: map[types.UID]*process{}, nextPort: firstPort,
+	return &Kubelet{opts: opts, log: log, procs: map[types.UID]*process{}, nextPort: firstPort,
 		client: &http.Client{Timeout: 2 * time.Second}}
-	k.cgroupRoot, k.cgroupV2 = cgroupRoot(opts.CgroupName)
-	if k.cgroupRoot == "" {
-		log.Warn("no writable CPU cgroup: consumer processes run without their pods' CPU limits")
-	}
-	return k
 }
 
 // Run watches pods until ctx ends, then stops every process it started.
 func (k *Kubelet) Run(ctx context.Context, client kubernetes.Interface) {
+	// Made here, not in New: a Run removes it at its end, and a later Run
+	// (the lab's teardown) needs it again.
+	k.cgroupRoot, k.cgroupV2 = cgroupRoot(k.opts.CgroupName)
+	if k.cgroupRoot == "" {
+		k.log.Warn("no writable CPU cgroup: consumer processes run without their pods' CPU limits")
+	}
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(k.opts.Namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = k.opts.Selector }))
 	inf := factory.Core().V1().Pods().Informer()

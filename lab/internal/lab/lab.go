@@ -60,6 +60,11 @@ type Options struct {
 	// stack's objects and sending the burst: a command that deploys the
 	// stack itself, such as the engine layer's tests.
 	Exec []string
+	// Deploy, when set, deploys the stack instead of applying its render:
+	// the lab runs it with "up" before the burst and "destroy" at the end
+	// (see Teardown), with KUBECONFIG and EDW_LAB_OBJECTS (the objects the
+	// lab swapped, which the command applies to what it deploys).
+	Deploy []string
 }
 
 // Lab is a running lab.
@@ -160,15 +165,21 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 		return l, err
 	}
 
-	if len(opts.Exec) > 0 {
+	switch {
+	case len(opts.Exec) > 0:
 		return l, nil
-	}
-	log.Info("applying the stack's objects", "count", len(swapped.Objects))
-	slices.SortStableFunc(swapped.Objects, func(a, b *unstructured.Unstructured) int {
-		return cmp.Compare(applyOrder(a.GetKind()), applyOrder(b.GetKind()))
-	})
-	if err := l.applier.Apply(ctx, swapped.Objects...); err != nil {
-		return l, err
+	case len(opts.Deploy) > 0:
+		if err := l.deploy(ctx, swapped.Objects); err != nil {
+			return l, err
+		}
+	default:
+		log.Info("applying the stack's objects", "count", len(swapped.Objects))
+		slices.SortStableFunc(swapped.Objects, func(a, b *unstructured.Unstructured) int {
+			return cmp.Compare(applyOrder(a.GetKind()), applyOrder(b.GetKind()))
+		})
+		if err := l.applier.Apply(ctx, swapped.Objects...); err != nil {
+			return l, err
+		}
 	}
 	l.kubelet = kubelet.New(kubelet.Options{
 		Namespace: l.consumer.Namespace, Selector: selector(l.consumer),

@@ -45,7 +45,7 @@ func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 	go func() { l.record(sampleCtx, rec); close(sampled) }()
 
 	l.log.Info("sending the burst", "messages", l.opts.Messages, "rate", l.opts.Rate)
-	if err := l.produce(ctx); err != nil {
+	if err := l.produce(ctx, l.opts.Messages, idPrefix); err != nil {
 		stopSampling()
 		return scenario.Summary{}, err
 	}
@@ -92,14 +92,15 @@ func (l *Lab) settle(ctx context.Context, rec *recorder) error {
 	return nil
 }
 
-// produce runs the producer with the rendered Deployment's environment,
-// pointed at the emulator.
-func (l *Lab) produce(ctx context.Context) error {
+// produce sends n messages numbered <prefix>-0 to <prefix>-(n-1), with
+// the producer and the rendered Deployment's environment, pointed at the
+// emulator.
+func (l *Lab) produce(ctx context.Context, n int, prefix string) error {
 	cmd := exec.CommandContext(ctx, l.bin("producer"))
 	cmd.Env = append(os.Environ(), swap.ProcessEnv(envList(l.producerEnv), l.backend.Env(), "127.0.0.1:0")...)
-	cmd.Env = append(cmd.Env, "EDW_PRODUCER_COUNT="+strconv.Itoa(l.opts.Messages), fmt.Sprintf("EDW_PRODUCER_RATE=%g", l.opts.Rate),
-		"EDW_PRODUCER_ID_PREFIX="+idPrefix)
-	logFile, err := os.Create(filepath.Join(l.opts.Out, "logs", "producer.log"))
+	cmd.Env = append(cmd.Env, "EDW_PRODUCER_COUNT="+strconv.Itoa(n), fmt.Sprintf("EDW_PRODUCER_RATE=%g", l.opts.Rate),
+		"EDW_PRODUCER_ID_PREFIX="+prefix)
+	logFile, err := os.Create(filepath.Join(l.opts.Out, "logs", "producer-"+prefix+".log"))
 	if err != nil {
 		return err
 	}
