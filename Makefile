@@ -10,12 +10,13 @@ STACKS ?= aws azure
 # The lab: which stack, and the burst. The burst must outlast what one
 # consumer pod drains before the HPA's first sync (up to 25 s after KEDA
 # activates): about 1,300 messages/s against the SQS and DynamoDB
-# emulators, 100 against Azurite, which also sends one message a call.
+# emulators, 100 to 300 against Azurite (depending on load), which also
+# sends one message a call.
 STACK ?= aws
 LAB_MESSAGES_aws := 40000
 LAB_RATE_aws := 2000
-LAB_MESSAGES_azure := 3000
-LAB_RATE_azure := 300
+LAB_MESSAGES_azure := 5000
+LAB_RATE_azure := 600
 LAB_MESSAGES ?= $(LAB_MESSAGES_$(STACK))
 LAB_RATE ?= $(LAB_RATE_$(STACK))
 LAB_FLAGS ?=

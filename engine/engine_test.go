@@ -44,8 +44,6 @@ type stackCase struct {
 	// credentialsInKubeconfig: the cluster's kubeconfig holds credentials,
 	// so no copy of it may be in clear.
 	credentialsInKubeconfig bool
-	// config is set on the stack before its first preview, with the reason.
-	config map[string]string
 }
 
 var (
@@ -67,13 +65,7 @@ var cases = []stackCase{
 		{[2]string{"eks:index:Cluster", "cluster"}, [2]string{"aws:ec2/vpc:Vpc", "cluster-vpc"}},
 		{[2]string{"aws:eks/nodeGroup:NodeGroup", "cluster-system-nodeGroup"}, [2]string{"aws:eks/cluster:Cluster", "cluster-eksCluster"}},
 	}},
-	// The program trades the deployer's Azure AD token for a registry token
-	// itself, over HTTPS (as az acr login does): no plugin can stand in for
-	// that, so the Azure run deploys prebuilt images, as CI previews do.
-	{name: "azure", credentialsInKubeconfig: true, config: map[string]string{
-		"edw:imagesConsumer": "edwlab.azurecr.io/edw-consumer@sha256:" + strings.Repeat("1", 64),
-		"edw:imagesProducer": "edwlab.azurecr.io/edw-producer@sha256:" + strings.Repeat("2", 64),
-	}, destroyOrder: []order{
+	{name: "azure", credentialsInKubeconfig: true, destroyOrder: []order{
 		{scaledObject, consumer},
 		{consumer, nodePool},
 		{nodePool, [2]string{"azure-native:containerservice/v20241002preview:ManagedCluster", "cluster"}},
@@ -104,11 +96,6 @@ func lifecycle(t *testing.T, k *kube, c stackCase) {
 		_ = s.Workspace().RemoveStack(ctx, c.name)
 	}()
 
-	for k, v := range c.config {
-		if err := s.SetConfig(ctx, k, auto.ConfigValue{Value: v}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	start := time.Now()
 	announced, _ := run(t, "preview", func(ch chan<- events.EngineEvent) error {
 		_, err := s.Preview(ctx, optpreview.EventStreams(ch))
