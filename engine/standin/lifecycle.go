@@ -66,20 +66,11 @@ func (s *Server) Create(_ context.Context, req *pulumirpc.CreateRequest) (_ *pul
 	if err != nil {
 		return nil, err
 	}
-	id, computed, err := s.cloud.compute(string(urn.Type()), urn.Name(), "", in, nil)
+	id, props, err := s.apply(urn, "", in, nil, req.GetPreview(), s.store.add)
 	if err != nil {
 		return nil, err
 	}
-	if req.GetPreview() {
-		out, err := marshal(previewed(in, computed, nil))
-		return &pulumirpc.CreateResponse{Properties: out}, err
-	}
-	out := merged(in, computed)
-	if err := s.keep(urn, id, in, out, s.store.add); err != nil {
-		return nil, err
-	}
 	c.ID = id
-	props, err := marshal(out)
 	return &pulumirpc.CreateResponse{Id: id, Properties: props}, err
 }
 
@@ -117,26 +108,16 @@ func (s *Server) Update(_ context.Context, req *pulumirpc.UpdateRequest) (_ *pul
 	if err != nil {
 		return nil, err
 	}
-	id, computed, err := s.cloud.compute(string(urn.Type()), urn.Name(), req.GetId(), news, olds)
-	if err != nil {
-		return nil, err
-	}
-	if req.GetPreview() {
-		out, err := marshal(previewed(news, computed, olds))
-		return &pulumirpc.UpdateResponse{Properties: out}, err
-	}
-	out := merged(news, computed)
-	err = s.keep(urn, id, news, out, func(r Resource) error {
+	_, props, err := s.apply(urn, req.GetId(), news, olds, req.GetPreview(), func(r Resource) error {
 		ok, err := s.store.replace(r)
 		if err == nil && !ok {
-			err = fmt.Errorf("updating %s %s: %w", urn.Type(), id, ErrNotFound)
+			err = fmt.Errorf("updating %s %s: %w", urn.Type(), r.ID, ErrNotFound)
 		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	props, err := marshal(out)
 	return &pulumirpc.UpdateResponse{Properties: props}, err
 }
 
@@ -152,6 +133,26 @@ func (s *Server) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (_ *emp
 }
 
 // keep stores the resource with save.
+// apply computes what the cloud assigns to news (olds: the resource's
+// inputs before an update) and, unless it is a preview, saves the result;
+// it returns the id and the outputs in wire form.
+func (s *Server) apply(urn resource.URN, id string, news, olds resource.PropertyMap, preview bool, save func(Resource) error) (string, *structpb.Struct, error) {
+	id, computed, err := s.cloud.compute(string(urn.Type()), urn.Name(), id, news, olds)
+	if err != nil {
+		return "", nil, err
+	}
+	if preview {
+		out, err := marshal(previewed(news, computed, olds))
+		return "", out, err
+	}
+	out := merged(news, computed)
+	if err := s.keep(urn, id, news, out, save); err != nil {
+		return "", nil, err
+	}
+	props, err := marshal(out)
+	return id, props, err
+}
+
 func (s *Server) keep(urn resource.URN, id string, in, out resource.PropertyMap, save func(Resource) error) error {
 	inputs, err := toStored(in)
 	if err != nil {
