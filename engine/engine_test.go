@@ -382,3 +382,44 @@ func pulumiCLI(t *testing.T, dir string, args ...string) string {
 func minus(a, b []string) []string {
 	return slices.DeleteFunc(slices.Clone(a), func(s string) bool { return slices.Contains(b, s) })
 }
+
+// TestBadConfigFailsBeforeAnyResource gives the engine values it must
+// refuse: a wrong type (the CLI's check against Pulumi.yaml) and values out
+// of range (the program's), each named with its key, before any resource.
+func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		set  map[string]string
+		want []string
+	}{
+		{map[string]string{"edw:kedaQueueLength": "many"}, []string{"edw:kedaQueueLength", "integer"}},
+		{map[string]string{"edw:kedaMaxReplicas": "0", "edw:clusterAvailabilityZones": "4"},
+			[]string{"edw:kedaMaxReplicas (0) must be >= 1", "edw:clusterAvailabilityZones is 4: want 2 or 3"}},
+	} {
+		s := newStack(t, "aws")
+		for k, v := range tc.set {
+			if err := s.SetConfig(ctx, k, auto.ConfigValue{Value: v}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		announced, _, err := stream(func(ch chan<- events.EngineEvent) error {
+			_, err := s.Preview(ctx, optpreview.EventStreams(ch))
+			return err
+		})
+		if err == nil {
+			t.Errorf("%v: the preview passed", tc.set)
+		}
+		for _, w := range tc.want {
+			if err != nil && !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: the error does not say %q:\n%v", tc.set, w, err)
+			}
+		}
+		announced = slices.DeleteFunc(announced, func(s step) bool { return strings.HasSuffix(s.urn, "pulumi:pulumi:Stack::edw-aws") })
+		if len(announced) > 0 {
+			t.Errorf("%v: the preview planned %d resources before failing: %v", tc.set, len(announced), announced)
+		}
+		if err := s.Workspace().RemoveStack(ctx, "aws"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

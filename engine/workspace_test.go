@@ -92,9 +92,20 @@ type step struct {
 }
 
 // run collects the engine's event stream of one operation: the steps it
-// announced (ResourcePre) and finished (ResOutputs), in order.
+// announced (ResourcePre) and finished (ResOutputs), in order. It fails
+// the test if the operation fails.
 func run(t *testing.T, what string, op func(chan<- events.EngineEvent) error) (announced, done []step) {
 	t.Helper()
+	announced, done, err := stream(op)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return announced, done
+}
+
+// stream runs op and collects its event stream; the error carries the
+// engine's error diagnostics.
+func stream(op func(chan<- events.EngineEvent) error) (announced, done []step, err error) {
 	ch := make(chan events.EngineEvent)
 	collected := make(chan struct{})
 	var mu sync.Mutex
@@ -114,7 +125,7 @@ func run(t *testing.T, what string, op func(chan<- events.EngineEvent) error) (a
 			mu.Unlock()
 		}
 	}()
-	err := op(ch)
+	err = op(ch)
 	// The Automation API can leave the stream open when the command fails.
 	select {
 	case <-collected:
@@ -123,9 +134,9 @@ func run(t *testing.T, what string, op func(chan<- events.EngineEvent) error) (a
 	mu.Lock()
 	defer mu.Unlock()
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", what, err, strings.Join(diags, "\n"))
+		err = fmt.Errorf("%w\n%s", err, strings.Join(diags, "\n"))
 	}
-	return slices.Clone(announced), slices.Clone(done)
+	return slices.Clone(announced), slices.Clone(done), err
 }
 
 // changes are the steps that change something.

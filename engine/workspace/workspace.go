@@ -145,7 +145,7 @@ func (e *Env) installPlugins() error {
 // CLI is the Pulumi CLI's path.
 func (e *Env) CLI() string { return filepath.Join(e.Bin, "pulumi") }
 
-// Stack selects or creates the stack from the committed Pulumi.yaml and
+// Stack selects the stack, or creates it from the committed Pulumi.yaml and
 // Pulumi.<name>.yaml, so that the engine validates the configuration as a
 // user's `pulumi preview` does, and runs the real program with the
 // transforms given after the swap every run needs (the charts).
@@ -173,13 +173,20 @@ func (e *Env) Stack(ctx context.Context, name string, transforms ...pulumi.Resou
 		return stacks.Run(ctx)
 	}
 	opts := []auto.LocalWorkspaceOption{auto.Pulumi(e.cli), auto.WorkDir(work), auto.Project(*project), auto.SecretsProvider("passphrase")}
-	// A stack made by an earlier run keeps its settings file: the encryption
-	// salt `stack init` added is in it.
-	if _, err := os.Stat(filepath.Join(work, "Pulumi."+name+".yaml")); os.IsNotExist(err) {
-		opts = append(opts, auto.Stacks(map[string]workspace.ProjectStack{name: *settings}))
+	// A stack made by an earlier run (the lab's up, then its destroy) keeps
+	// its settings file: the encryption salt `stack init` added is in it.
+	s, err := auto.SelectStackInlineSource(ctx, name, project.Name.String(), program, opts...)
+	if err == nil {
+		return s, nil
 	}
-	s, err := auto.UpsertStackInlineSource(ctx, name, project.Name.String(), program, opts...)
-	if err != nil {
+	if !auto.IsSelectStack404Error(err) {
+		return auto.Stack{}, err
+	}
+	if err := os.Remove(filepath.Join(work, "Pulumi."+name+".yaml")); err != nil && !os.IsNotExist(err) {
+		return auto.Stack{}, err
+	}
+	opts = append(opts, auto.Stacks(map[string]workspace.ProjectStack{name: *settings}))
+	if s, err = auto.NewStackInlineSource(ctx, name, project.Name.String(), program, opts...); err != nil {
 		return auto.Stack{}, err
 	}
 	for k, v := range prebuilt[name] {
