@@ -82,10 +82,7 @@ func (l *Lab) runDeploy(ctx context.Context, op string) error {
 // what the destroy left and whether a message of that burst was lost.
 func (l *Lab) Teardown(ctx context.Context) (scenario.Teardown, error) {
 	var t scenario.Teardown
-	runCtx, stopKubelet := context.WithCancel(ctx)
-	kubeletDone := make(chan struct{})
-	go func() { l.kubelet.Run(runCtx, l.kube); close(kubeletDone) }()
-	defer func() { stopKubelet(); <-kubeletDone }()
+	defer l.startKubelet(ctx)()
 
 	t.Messages = max(1, l.opts.Messages/4)
 	l.log.Info("sending the teardown burst", "messages", t.Messages)
@@ -117,15 +114,7 @@ func (l *Lab) Teardown(ctx context.Context) (scenario.Teardown, error) {
 	if _, err := l.kube.CoreV1().Namespaces().Get(ctx, l.consumer.Namespace, metav1.GetOptions{}); err == nil {
 		t.NamespaceLeft = true
 	}
-	rows, err := l.backend.Rows(ctx)
-	if err != nil {
-		return t, err
-	}
-	queued, err := l.backend.Depth(ctx)
-	if err != nil {
-		return t, err
-	}
-	setAside, err := l.backend.SetAside(ctx)
+	rows, queued, setAside, err := l.outcome(ctx)
 	if err != nil {
 		return t, err
 	}

@@ -25,10 +25,7 @@ var nodeClaims = schema.GroupVersionResource{Group: "karpenter.sh", Version: "v1
 // until the consumers and nodes are back to the baseline, and writes
 // timeline.csv, timeline.svg and summary.txt to Out.
 func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
-	runCtx, stopKubelet := context.WithCancel(ctx)
-	kubeletDone := make(chan struct{})
-	go func() { l.kubelet.Run(runCtx, l.kube); close(kubeletDone) }()
-	defer func() { stopKubelet(); <-kubeletDone }()
+	defer l.startKubelet(ctx)()
 
 	l.log.Info("waiting for the baseline: no consumer pods, no Karpenter nodes")
 	start := time.Now()
@@ -112,20 +109,39 @@ func (l *Lab) produce(ctx context.Context, n int, prefix string) error {
 	return nil
 }
 
+// startKubelet runs the kubelet until the returned stop is called, which
+// waits for its processes to end.
+func (l *Lab) startKubelet(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { l.kubelet.Run(ctx, l.kube); close(done) }()
+	return func() { cancel(); <-done }
+}
+
 // count reads the table and the queues.
 func (l *Lab) count(ctx context.Context, s *scenario.Summary) error {
-	rows, err := l.backend.Rows(ctx)
+	rows, queued, setAside, err := l.outcome(ctx)
 	if err != nil {
 		return err
 	}
-	if s.SetAside, err = l.backend.SetAside(ctx); err != nil {
-		return err
-	}
-	if s.Queued, err = l.backend.Depth(ctx); err != nil {
-		return err
-	}
-	s.Lost, s.Duplicated = scenario.Count(rows, idPrefix, l.opts.Messages, s.Queued+s.SetAside)
+	s.Queued, s.SetAside = queued, setAside
+	s.Lost, s.Duplicated = scenario.Count(rows, idPrefix, l.opts.Messages, queued+setAside)
 	return nil
+}
+
+// outcome reads where the messages are: the table's rows per id, the
+// messages still queued and those set aside.
+func (l *Lab) outcome(ctx context.Context) (rows map[string]int, queued, setAside int, err error) {
+	if rows, err = l.backend.Rows(ctx); err != nil {
+		return nil, 0, 0, err
+	}
+	if setAside, err = l.backend.SetAside(ctx); err != nil {
+		return nil, 0, 0, err
+	}
+	if queued, err = l.backend.Depth(ctx); err != nil {
+		return nil, 0, 0, err
+	}
+	return rows, queued, setAside, nil
 }
 
 func (l *Lab) write(s scenario.Summary, samples []scenario.Sample) error {
