@@ -565,3 +565,23 @@ func TestAWSNetwork(t *testing.T) {
 		t.Error("no Pod Identity agent")
 	}
 }
+
+// A resource policy's statements must name a principal, or SQS refuses the
+// policy at up; every queue policy the stack sets is one.
+func TestAWSQueuePoliciesNamePrincipals(t *testing.T) {
+	policies := aws(t).Find("aws:sqs/queuePolicy:QueuePolicy")
+	if len(policies) != 3 {
+		t.Fatalf("%d queue policies, want 3 (work, dead-letter, interruption)", len(policies))
+	}
+	for _, r := range policies {
+		var doc struct{ Statement []map[string]any }
+		if err := json.Unmarshal([]byte(r.Inputs["policy"].(string)), &doc); err != nil {
+			t.Fatalf("%s: %v", r.Name, err)
+		}
+		for _, s := range doc.Statement {
+			if s["Principal"] == nil {
+				t.Errorf("%s: statement %v names no principal", r.Name, s["Sid"])
+			}
+		}
+	}
+}

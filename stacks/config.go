@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/edw-project/edw/components/workload"
 )
 
 // Namespace is the config namespace of every key below: edw:<key>.
@@ -54,17 +57,18 @@ type Config struct {
 	}
 
 	Karpenter struct {
-		Mode               string   `key:"karpenterMode" default:"controller" help:"AWS: controller (install Karpenter) or auto (EKS Auto Mode's built-in Karpenter)."`
-		CapacityTypes      []string `key:"karpenterCapacityTypes" default:"spot,on-demand" help:"AWS: capacity types Karpenter may launch (spot, on-demand)."`
-		InstanceCategories []string `key:"karpenterInstanceCategories" default:"c,m,r" help:"AWS: EC2 instance categories Karpenter may launch."`
-		Architectures      []string `key:"karpenterArchitectures" default:"amd64" help:"CPU architectures of the nodes (amd64, arm64)."`
-		CPULimit           int      `key:"karpenterCpuLimit" default:"1000" help:"Most vCPUs Karpenter may run for the workload."`
-		ConsolidateAfter   string   `key:"karpenterConsolidateAfter" default:"1m" help:"How long a node must be empty or underused before Karpenter consolidates it."`
-		ExpireAfter        string   `key:"karpenterExpireAfter" default:"720h" help:"Age at which Karpenter replaces a node."`
-		AMIAlias           string   `key:"karpenterAmiAlias" default:"al2023@latest" help:"AWS: EC2NodeClass AMI alias (al2023@<version> or bottlerocket@<version>)."`
-		SKUFamilies        []string `key:"karpenterSkuFamilies" default:"D" help:"Azure: VM families node auto-provisioning may launch."`
-		ImageFamily        string   `key:"karpenterImageFamily" default:"AzureLinux" help:"Azure: AKSNodeClass image family (AzureLinux or Ubuntu2204)."`
-		OSDiskSizeGB       int      `key:"karpenterOsDiskSizeGB" default:"128" help:"Azure: OS disk of each node, in GB."`
+		Mode                   string   `key:"karpenterMode" default:"controller" help:"AWS: controller (install Karpenter) or auto (EKS Auto Mode's built-in Karpenter)."`
+		CapacityTypes          []string `key:"karpenterCapacityTypes" default:"spot,on-demand" help:"AWS: capacity types Karpenter may launch (spot, on-demand)."`
+		InstanceCategories     []string `key:"karpenterInstanceCategories" default:"c,m,r" help:"AWS: EC2 instance categories Karpenter may launch."`
+		Architectures          []string `key:"karpenterArchitectures" default:"amd64" help:"CPU architectures of the nodes (amd64, arm64)."`
+		CPULimit               int      `key:"karpenterCpuLimit" default:"1000" help:"Most vCPUs Karpenter may run for the workload."`
+		ConsolidateAfter       string   `key:"karpenterConsolidateAfter" default:"1m" help:"How long a node must be empty or underused before Karpenter consolidates it."`
+		ExpireAfter            string   `key:"karpenterExpireAfter" default:"720h" help:"Age at which Karpenter replaces a node."`
+		TerminationGracePeriod string   `key:"karpenterTerminationGracePeriod" default:"5m" help:"Longest a node may take to drain (its consumers carry do-not-disrupt); at least a consumer pod's grace period, edw:consumerShutdownTimeoutSeconds + 10 s."`
+		AMIAlias               string   `key:"karpenterAmiAlias" default:"al2023@latest" help:"AWS: EC2NodeClass AMI alias (al2023@<version> or bottlerocket@<version>)."`
+		SKUFamilies            []string `key:"karpenterSkuFamilies" default:"D" help:"Azure: VM families node auto-provisioning may launch."`
+		ImageFamily            string   `key:"karpenterImageFamily" default:"AzureLinux" help:"Azure: AKSNodeClass image family (AzureLinux or Ubuntu2204)."`
+		OSDiskSizeGB           int      `key:"karpenterOsDiskSizeGB" default:"128" help:"Azure: OS disk of each node, in GB."`
 	}
 
 	Consumer struct {
@@ -210,6 +214,7 @@ var (
 	imageRef    = regexp.MustCompile(`^[a-z0-9.\-:/_@]+$`)
 	// karpenterDuration is the NodePool CRD's pattern for durations.
 	karpenterDuration = regexp.MustCompile(`^(([0-9]+(s|m|h))+|Never)$`)
+	karpenterGrace    = regexp.MustCompile(`^([0-9]+(s|m|h))+$`)
 	monitorWorkspace  = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$`)
 	capacities        = []string{"spot", "on-demand"}
 	archs             = []string{"amd64", "arm64"}
@@ -295,6 +300,7 @@ func (c *Config) validate() error {
 			bad(key, "is %q: want whole seconds, minutes or hours like 30s, 1m or 720h (or Never)", v)
 		}
 	}
+	c.validateTerminationGrace(bad)
 	if !amiAlias.MatchString(c.Karpenter.AMIAlias) {
 		bad("karpenterAmiAlias", "is %q: want al2023@latest or bottlerocket@latest (or @v<version>)", c.Karpenter.AMIAlias)
 	}
@@ -361,6 +367,21 @@ func (c *Config) validatePrometheus(bad func(key, format string, args ...any)) {
 	}
 	if _, err := strconv.ParseFloat(p.Threshold, 64); err != nil {
 		bad("kedaPrometheusThreshold", "is %q: want a number", p.Threshold)
+	}
+}
+
+// validateTerminationGrace holds a node's drain bound above a consumer
+// pod's grace period, or Karpenter would cut the consumers' shutdown short.
+func (c *Config) validateTerminationGrace(bad func(key, format string, args ...any)) {
+	const key = "karpenterTerminationGracePeriod"
+	v := c.Karpenter.TerminationGracePeriod
+	d, err := time.ParseDuration(v)
+	if !karpenterGrace.MatchString(v) || err != nil {
+		bad(key, "is %q: want whole seconds, minutes or hours like 5m", v)
+		return
+	}
+	if pod := workload.ConsumerGraceSeconds(c.Consumer.ShutdownTimeoutSeconds); d < time.Duration(pod)*time.Second {
+		bad(key, "is %s: want at least a consumer pod's grace period, %ds (edw:consumerShutdownTimeoutSeconds + 10 s)", v, pod)
 	}
 }
 

@@ -60,6 +60,8 @@ func TestInvalidConfigNamesTheKeyAndTheFix(t *testing.T) {
 		{map[string]string{"edw:karpenterMode": "manual"}, `edw:karpenterMode is "manual": want controller or auto`},
 		{map[string]string{"edw:karpenterConsolidateAfter": "soon"}, `edw:karpenterConsolidateAfter is "soon": want whole seconds, minutes or hours`},
 		{map[string]string{"edw:karpenterExpireAfter": "1.5h"}, `edw:karpenterExpireAfter is "1.5h"`},
+		{map[string]string{"edw:karpenterTerminationGracePeriod": "20s"}, "edw:karpenterTerminationGracePeriod is 20s: want at least a consumer pod's grace period, 30s"},
+		{map[string]string{"edw:karpenterTerminationGracePeriod": "Never"}, `edw:karpenterTerminationGracePeriod is "Never": want whole seconds`},
 		{map[string]string{"edw:karpenterAmiAlias": "ubuntu@latest"}, `edw:karpenterAmiAlias is "ubuntu@latest"`},
 		{map[string]string{"edw:consumerMemory": "lots"}, `edw:consumerMemory is "lots": want a Kubernetes quantity`},
 		{map[string]string{"edw:producerRatePerSecond": "-1"}, "edw:producerRatePerSecond is -1: want 0 (off) or more"},

@@ -24,12 +24,13 @@ const workloadPool = "workload"
 // nodePool shapes the workload's nodes, the same on every cloud.
 func (c *Config) nodePool() karpenter.NodePoolArgs {
 	return karpenter.NodePoolArgs{
-		Labels:           map[string]string{cluster.SystemPoolLabel: workloadPool},
-		CapacityTypes:    c.Karpenter.CapacityTypes,
-		Architectures:    c.Karpenter.Architectures,
-		CPULimit:         c.Karpenter.CPULimit,
-		ConsolidateAfter: c.Karpenter.ConsolidateAfter,
-		ExpireAfter:      c.Karpenter.ExpireAfter,
+		Labels:                 map[string]string{cluster.SystemPoolLabel: workloadPool},
+		CapacityTypes:          c.Karpenter.CapacityTypes,
+		Architectures:          c.Karpenter.Architectures,
+		CPULimit:               c.Karpenter.CPULimit,
+		ConsolidateAfter:       c.Karpenter.ConsolidateAfter,
+		ExpireAfter:            c.Karpenter.ExpireAfter,
+		TerminationGracePeriod: c.Karpenter.TerminationGracePeriod,
 	}
 }
 

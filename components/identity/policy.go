@@ -30,6 +30,9 @@ type documentJSON struct {
 	Statement []statementJSON `json:"Statement"`
 }
 
+// Everyone is the principal "*": every caller, signed or not.
+var Everyone = map[string]any{"AWS": "*"}
+
 // policyVersion is the IAM policy language version.
 const policyVersion = "2012-10-17"
 

@@ -2,6 +2,7 @@ package karpenter
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -17,9 +18,12 @@ func (a account) ec2(resource string) pulumi.String {
 	return pulumi.String(fmt.Sprintf("arn:%s:ec2:%s:*:%s", a.partition, a.region, resource))
 }
 
-// controllerStatements is the Karpenter controller's policy: instances,
-// fleets and launch templates only with this cluster's tags, reads limited
-// to the region, and the node role, interruption queue and cluster by ARN.
+// controllerStatements is the Karpenter controller's policy, statement for
+// statement the one Karpenter publishes for its version (getting-started
+// cloudformation.yaml, KarpenterControllerPolicy): instances, fleets and
+// launch templates only with this cluster's tags, instance profiles created
+// only with them and changed only when they carry them, reads limited to
+// the region, and the node role, interruption queue and cluster by ARN.
 // Describe and pricing calls have no resource-level scoping in IAM, so
 // those read-only statements name "*" and a region condition instead.
 func controllerStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.StringInput) []identity.Statement {
@@ -30,6 +34,11 @@ func controllerStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.St
 		a.ec2("fleet/*"), a.ec2("instance/*"), a.ec2("volume/*"), a.ec2("network-interface/*"),
 		a.ec2("launch-template/*"), a.ec2("spot-instances-request/*"),
 	}
+	profiles := pulumi.StringArray{pulumi.String(fmt.Sprintf("arn:%s:iam::%s:instance-profile/*", a.partition, a.id))}
+	// A new profile carries these tags in the request; an existing one
+	// carries them as its own.
+	profileRequestTags := map[string]any{requestOwned: "owned", "aws:RequestTag/eks:eks-cluster-name": a.cluster, "aws:RequestTag/topology.kubernetes.io/region": a.region}
+	profileTags := map[string]any{owned: "owned", "aws:ResourceTag/topology.kubernetes.io/region": a.region}
 	return []identity.Statement{{
 		Sid:     "AllowScopedEC2InstanceAccessActions",
 		Actions: []string{"ec2:RunInstances", "ec2:CreateFleet"},
@@ -49,7 +58,7 @@ func controllerStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.St
 	}, {
 		Sid:       "AllowScopedEC2InstanceActionsWithTags",
 		Actions:   []string{"ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"},
-		Resources: launched,
+		Resources: append(launched[:len(launched):len(launched)], a.ec2("capacity-reservation/*")),
 		Condition: map[string]map[string]any{
 			"StringEquals": {requestOwned: "owned", "aws:RequestTag/eks:eks-cluster-name": a.cluster},
 			"StringLike":   {"aws:RequestTag/karpenter.sh/nodepool": "*"},
@@ -83,9 +92,9 @@ func controllerStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.St
 	}, {
 		Sid: "AllowRegionalReadActions",
 		Actions: []string{
-			"ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings",
+			"ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings",
 			"ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory",
-			"ec2:DescribeSubnets", "ec2:DescribeCapacityReservations",
+			"ec2:DescribeSubnets",
 		},
 		Resources: pulumi.StringArray{pulumi.String("*")},
 		Condition: map[string]map[string]any{"StringEquals": inRegion},
@@ -105,24 +114,50 @@ func controllerStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.St
 		Sid:       "AllowPassingInstanceRole",
 		Actions:   []string{"iam:PassRole"},
 		Resources: pulumi.StringArray{nodeRoleArn},
-		Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": []string{"ec2.amazonaws.com"}}},
+		Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": ec2Principals}},
+	}, {
+		Sid:       "AllowScopedInstanceProfileCreationActions",
+		Actions:   []string{"iam:CreateInstanceProfile"},
+		Resources: profiles,
+		Condition: map[string]map[string]any{
+			"StringEquals": profileRequestTags,
+			"StringLike":   {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+		},
+	}, {
+		Sid:       "AllowScopedInstanceProfileTagActions",
+		Actions:   []string{"iam:TagInstanceProfile"},
+		Resources: profiles,
+		Condition: map[string]map[string]any{
+			"StringEquals": merge(profileTags, profileRequestTags),
+			"StringLike":   {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*", "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+		},
 	}, {
 		Sid:       "AllowScopedInstanceProfileActions",
-		Actions:   []string{"iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"},
-		Resources: pulumi.StringArray{pulumi.String(fmt.Sprintf("arn:%s:iam::%s:instance-profile/*", a.partition, a.id))},
+		Actions:   []string{"iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"},
+		Resources: profiles,
 		Condition: map[string]map[string]any{
-			"StringEquals": {owned: "owned", "aws:ResourceTag/topology.kubernetes.io/region": a.region},
+			"StringEquals": profileTags,
 			"StringLike":   {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"},
 		},
 	}, {
-		// Deleting NodeClaims at destroy needs these while the nodes
-		// drain, which is why the controller's role outlives its chart.
+		// Deleting NodeClaims at destroy needs it while the nodes drain,
+		// which is why the controller's role outlives its chart.
 		Sid:       "AllowInstanceProfileReadActions",
-		Actions:   []string{"iam:GetInstanceProfile", "iam:ListInstanceProfiles"},
-		Resources: pulumi.StringArray{pulumi.String(fmt.Sprintf("arn:%s:iam::%s:instance-profile/*", a.partition, a.id))},
+		Actions:   []string{"iam:GetInstanceProfile"},
+		Resources: profiles,
 	}, {
 		Sid:       "AllowAPIServerEndpointDiscovery",
 		Actions:   []string{"eks:DescribeCluster"},
 		Resources: pulumi.StringArray{clusterArn},
 	}}
+}
+
+// ec2Principals are EC2's service principals: the China partitions' and
+// everyone else's.
+var ec2Principals = []string{"ec2.amazonaws.com", "ec2.amazonaws.com.cn"}
+
+func merge(a, b map[string]any) map[string]any {
+	m := maps.Clone(a)
+	maps.Copy(m, b)
+	return m
 }

@@ -26,14 +26,19 @@ type NodePoolArgs struct {
 	CPULimit         int
 	ConsolidateAfter string
 	ExpireAfter      string
+	// TerminationGracePeriod bounds a node's drain. Every consumer pod
+	// carries karpenter.sh/do-not-disrupt, so without it an expired node
+	// could wait for its pods forever; Karpenter evicts them early enough
+	// for their own grace period to fit in it.
+	TerminationGracePeriod string
 }
 
 func (np NodePoolArgs) validate() error {
 	switch {
 	case len(np.CapacityTypes) == 0 || len(np.Architectures) == 0:
 		return fmt.Errorf("NodePool needs CapacityTypes and Architectures")
-	case np.CPULimit < 1 || np.ConsolidateAfter == "" || np.ExpireAfter == "":
-		return fmt.Errorf("NodePool needs CPULimit, ConsolidateAfter and ExpireAfter")
+	case np.CPULimit < 1 || np.ConsolidateAfter == "" || np.ExpireAfter == "" || np.TerminationGracePeriod == "":
+		return fmt.Errorf("NodePool needs CPULimit, ConsolidateAfter, ExpireAfter and TerminationGracePeriod")
 	}
 	return nil
 }
@@ -57,7 +62,8 @@ func newNodePool(ctx *pulumi.Context, name string, np NodePoolArgs, nodeClassRef
 						requirement("kubernetes.io/arch", np.Architectures),
 						requirement("kubernetes.io/os", []string{"linux"}),
 					},
-					"expireAfter": pulumi.String(np.ExpireAfter),
+					"expireAfter":            pulumi.String(np.ExpireAfter),
+					"terminationGracePeriod": pulumi.String(np.TerminationGracePeriod),
 				},
 			},
 			"limits": pulumi.Map{"cpu": pulumi.String(fmt.Sprint(np.CPULimit))},

@@ -102,11 +102,13 @@ func NewSqs(ctx *pulumi.Context, name string, args *SqsArgs, opts ...pulumi.Reso
 }
 
 // DenyInsecureTransport is a queue policy refusing every request made
-// without TLS, optionally followed by more statements.
+// without TLS, optionally followed by more statements. A resource policy's
+// statements must name their principal: here everyone.
 func DenyInsecureTransport(queueArn pulumi.StringOutput, more ...identity.Statement) pulumi.StringOutput {
 	return identity.PolicyDocument(append([]identity.Statement{{
 		Sid:       "DenyInsecureTransport",
 		Effect:    "Deny",
+		Principal: identity.Everyone,
 		Actions:   []string{"sqs:*"},
 		Resources: pulumi.StringArray{queueArn},
 		Condition: map[string]map[string]any{"Bool": {"aws:SecureTransport": "false"}},

@@ -175,11 +175,17 @@ func consumerDeployment(a *Args) *appsv1.DeploymentArgs {
 						"prometheus.io/port":   pulumi.String(strconv.Itoa(httpPort)),
 					},
 				},
-				Spec: podSpec(a, a.Consumer.ServiceAccount, container,
-					a.Consumer.ShutdownTimeoutSeconds+releaseSeconds+graceMarginSeconds),
+				Spec: podSpec(a, a.Consumer.ServiceAccount, container, ConsumerGraceSeconds(a.Consumer.ShutdownTimeoutSeconds)),
 			},
 		},
 	}
+}
+
+// ConsumerGraceSeconds is a consumer pod's termination grace period for a
+// shutdown timeout: the timeout, then the release of unfinished messages,
+// then the exit.
+func ConsumerGraceSeconds(shutdownTimeoutSeconds int) int {
+	return shutdownTimeoutSeconds + releaseSeconds + graceMarginSeconds
 }
 
 func producerDeployment(a *Args) *appsv1.DeploymentArgs {

@@ -67,6 +67,9 @@ func (a *aws) newName(typ, urnName string, seed []byte) (string, error) {
 func (a *aws) replaces(typ, key string) bool { return key != "" && key == a.nameKey(typ) }
 
 func (a *aws) compute(typ, urnName, id string, in, old resource.PropertyMap) (string, resource.PropertyMap, error) {
+	if err := checkPolicy(typ, in); err != nil {
+		return "", nil, err
+	}
 	name := str(in, cmp.Or(a.nameKey(typ), "name"))
 	if id == "" {
 		id = a.newID(typ, urnName, name, in)

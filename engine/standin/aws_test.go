@@ -51,3 +51,25 @@ func TestAWSFunctions(t *testing.T) {
 		t.Errorf("registry token = %v", got)
 	}
 }
+
+func TestAWSRefusesMalformedPolicies(t *testing.T) {
+	s := newServer(t, "aws", Env{StateDir: t.TempDir()})
+	for _, c := range []struct {
+		typ, key, doc string
+		ok            bool
+	}{
+		{"aws:sqs/queuePolicy:QueuePolicy", "policy", `{"Statement":[{"Sid":"Deny","Effect":"Deny","Action":["sqs:*"]}]}`, false},
+		{"aws:sqs/queuePolicy:QueuePolicy", "policy", `{"Statement":[{"Sid":"Deny","Effect":"Deny","Principal":"*","Action":["sqs:*"]}]}`, true},
+		{"aws:iam/policy:Policy", "policy", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["sqs:*"]}]}`, false},
+		{"aws:iam/policy:Policy", "policy", `{"Statement":[{"Effect":"Allow","Action":["sqs:*"]}]}`, true},
+		{"aws:iam/role:Role", "assumeRolePolicy", `{"Statement":[{"Effect":"Allow","Action":["sts:AssumeRole"]}]}`, false},
+	} {
+		_, err := s.Create(context.Background(), &pulumirpc.CreateRequest{
+			Urn:        "urn:pulumi:dev::edw::" + c.typ + "::p",
+			Properties: wireOf(t, resource.PropertyMap{resource.PropertyKey(c.key): resource.NewProperty(c.doc)}),
+		})
+		if (err == nil) != c.ok {
+			t.Errorf("%s %s: err = %v, want ok = %v", c.typ, c.doc, err, c.ok)
+		}
+	}
+}

@@ -12,8 +12,11 @@
 // <package>.calls.jsonl for the tests to assert on. Lookups of things that
 // were never created fail, as they do in the cloud.
 //
-// What it does not model: validation of inputs beyond what the program
-// relies on, eventual consistency, quotas, permissions, and anything that
+// It refuses what the cloud refuses at create and a mock would accept:
+// policy documents whose statements name a principal where AWS forbids one,
+// or none where AWS requires one.
+//
+// What it does not model: other validation of inputs, eventual consistency, quotas, permissions, and anything that
 // runs (no cluster, node, queue or image exists; the kubeconfig the
 // clusters hand out is the one of the local test apiserver in
 // $EDW_STANDIN_KUBECONFIG). Only the keys the program sets that the real
