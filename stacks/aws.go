@@ -33,13 +33,17 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 	tags := stackTags(ctx)
 	autoMode := cfg.Karpenter.Mode == "auto"
+	part := cluster.Partition{Name: partition.Partition, DNSSuffix: partition.DnsSuffix}
 
 	// Infrastructure.
 	eks, err := cluster.NewEks(ctx, "cluster", &cluster.EksArgs{
 		Name: cfg.Cluster.Name, Version: cfg.Cluster.Version, VpcCidr: cfg.Cluster.VpcCidr,
 		AvailabilityZones: cfg.Cluster.AvailabilityZones,
 		SystemNodeType:    cfg.Cluster.SystemNodeType, SystemNodeCount: cfg.Cluster.SystemNodeCount,
-		AutoMode: autoMode, Tags: tags,
+		AutoMode: autoMode, Partition: part,
+		EndpointAccess: cluster.EndpointAccess(cfg.Cluster.EndpointAccess), PublicAccessCidrs: cfg.Cluster.PublicAccessCidrs,
+		LogRetentionDays: cfg.Cluster.LogRetentionDays,
+		Tags:             tags,
 	})
 	if err != nil {
 		return nil, err
@@ -111,7 +115,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		ClusterName: eks.ClusterName,
 		ClusterArn:  pulumi.String(fmt.Sprintf("arn:%s:eks:%s:%s:cluster/%s", partition.Partition, region.Name, caller.AccountId, cfg.Cluster.Name)),
 		Cluster:     cfg.Cluster.Name,
-		Partition:   partition.Partition, Region: region.Name, AccountID: caller.AccountId,
+		Partition:   part, Region: region.Name, AccountID: caller.AccountId,
 		AutoMode:           autoMode,
 		NodePool:           cfg.nodePool(),
 		InstanceCategories: cfg.Karpenter.InstanceCategories,

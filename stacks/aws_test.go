@@ -585,3 +585,51 @@ func TestAWSQueuePoliciesNamePrincipals(t *testing.T) {
 		}
 	}
 }
+
+// The cluster: its log group made first with a retention, the API endpoint
+// as configured, CoreDNS a managed add-on after the system nodes, and node
+// roles built from the stack's partition.
+func TestAWSCluster(t *testing.T) {
+	p := aws(t)
+	logs := one(t, p, "aws:cloudwatch/logGroup:LogGroup", "cluster-logs")
+	if logs.Inputs["name"] != "/aws/eks/edw-aws/cluster" || logs.Inputs["retentionInDays"] != float64(90) {
+		t.Errorf("log group %v, retention %v", logs.Inputs["name"], logs.Inputs["retentionInDays"])
+	}
+	c := one(t, p, "eks:index:Cluster", "cluster")
+	if !slices.Contains(c.Dependencies, logs.URN) {
+		t.Error("the cluster does not wait for its log group: EKS would create one without retention")
+	}
+	if c.Inputs["endpointPrivateAccess"] != true || c.Inputs["endpointPublicAccess"] != true || fmt.Sprint(c.Inputs["publicAccessCidrs"]) != "[0.0.0.0/0]" {
+		t.Errorf("endpoint: private %v, public %v to %v", c.Inputs["endpointPrivateAccess"], c.Inputs["endpointPublicAccess"], c.Inputs["publicAccessCidrs"])
+	}
+	coredns := one(t, p, "aws:eks/addon:Addon", "cluster-coredns")
+	if coredns.Inputs["addonName"] != "coredns" || coredns.Inputs["resolveConflictsOnCreate"] != "OVERWRITE" {
+		t.Errorf("coredns add-on %v", coredns.Inputs)
+	}
+	if group := one(t, p, "eks:index:ManagedNodeGroup", "cluster-system"); !slices.Contains(coredns.Dependencies, group.URN) {
+		t.Error("the CoreDNS add-on does not wait for the system nodes: it would never become active")
+	}
+	for _, role := range []string{"cluster-system-node", "workload-node"} {
+		var arns []string
+		for i := range 4 {
+			arns = append(arns, fmt.Sprint(one(t, p, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", fmt.Sprintf("%s-policy-%d", role, i)).Inputs["policyArn"]))
+		}
+		if !slices.Contains(arns, "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore") {
+			t.Errorf("%s: policies %v lack AmazonSSMManagedInstanceCore", role, arns)
+		}
+	}
+
+	private, err := renderStack(t, "aws", map[string]string{"edw:clusterEndpointAccess": "private", "aws:region": "cn-north-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = one(t, private, "eks:index:Cluster", "cluster")
+	if c.Inputs["endpointPublicAccess"] != false || c.Inputs["publicAccessCidrs"] != nil {
+		t.Errorf("private endpoint: public %v to %v", c.Inputs["endpointPublicAccess"], c.Inputs["publicAccessCidrs"])
+	}
+	trust := one(t, private, "aws:iam/role:Role", "workload-node-role").Inputs["assumeRolePolicy"]
+	arn := one(t, private, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "workload-node-policy-0").Inputs["policyArn"]
+	if !strings.Contains(fmt.Sprint(trust), `"ec2.amazonaws.com.cn"`) || !strings.HasPrefix(fmt.Sprint(arn), "arn:aws-cn:") {
+		t.Errorf("in aws-cn: node trust %v, policy %v", trust, arn)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edw-project/edw/components/cluster"
 	"github.com/edw-project/edw/components/workload"
 )
 
@@ -25,12 +27,15 @@ type Config struct {
 	Namespace string `key:"namespace" default:"edw" help:"Kubernetes namespace of the workload."`
 
 	Cluster struct {
-		Name              string `key:"clusterName" help:"Cluster name; default edw-<stack>."`
-		Version           string `key:"clusterVersion" default:"1.33" help:"Kubernetes version."`
-		AvailabilityZones int    `key:"clusterAvailabilityZones" default:"2" help:"AWS: availability zones of the VPC (2 or 3), each with a private subnet, a public subnet and a NAT gateway."`
-		VpcCidr           string `key:"clusterVpcCidr" default:"10.0.0.0/16" help:"AWS: VPC address range (a /16)."`
-		SystemNodeType    string `key:"clusterSystemNodeType" help:"Instance type (AWS) or VM size (Azure) of the system nodes, where the controllers run; default m6i.large or Standard_D4ds_v5."`
-		SystemNodeCount   int    `key:"clusterSystemNodeCount" default:"2" help:"Nodes in the system node group."`
+		Name              string   `key:"clusterName" help:"Cluster name; default edw-<stack>."`
+		Version           string   `key:"clusterVersion" default:"1.33" help:"Kubernetes version."`
+		AvailabilityZones int      `key:"clusterAvailabilityZones" default:"2" help:"AWS: availability zones of the VPC (2 or 3), each with a private subnet, a public subnet and a NAT gateway."`
+		VpcCidr           string   `key:"clusterVpcCidr" default:"10.0.0.0/16" help:"AWS: VPC address range (a /16)."`
+		SystemNodeType    string   `key:"clusterSystemNodeType" help:"Instance type (AWS) or VM size (Azure) of the system nodes, where the controllers run; default m6i.large or Standard_D4ds_v5."`
+		SystemNodeCount   int      `key:"clusterSystemNodeCount" default:"2" help:"Nodes in the system node group."`
+		EndpointAccess    string   `key:"clusterEndpointAccess" default:"public-and-private" help:"AWS: who reaches the API endpoint: public-and-private (nodes inside the VPC, you from clusterPublicAccessCidrs), public, or private (run pulumi from inside the VPC)."`
+		PublicAccessCidrs []string `key:"clusterPublicAccessCidrs" default:"0.0.0.0/0" help:"AWS: address ranges that may reach a public API endpoint; narrow it to your own."`
+		LogRetentionDays  int      `key:"clusterLogRetentionDays" default:"90" help:"AWS: days CloudWatch keeps the control plane's logs (a CloudWatch retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)."`
 	}
 
 	Queue struct {
@@ -65,7 +70,7 @@ type Config struct {
 		ConsolidateAfter       string   `key:"karpenterConsolidateAfter" default:"1m" help:"How long a node must be empty or underused before Karpenter consolidates it."`
 		ExpireAfter            string   `key:"karpenterExpireAfter" default:"720h" help:"Age at which Karpenter replaces a node."`
 		TerminationGracePeriod string   `key:"karpenterTerminationGracePeriod" default:"5m" help:"Longest a node may take to drain (its consumers carry do-not-disrupt); at least a consumer pod's grace period, edw:consumerShutdownTimeoutSeconds + 10 s."`
-		AMIAlias               string   `key:"karpenterAmiAlias" default:"al2023@latest" help:"AWS: EC2NodeClass AMI alias (al2023@<version> or bottlerocket@<version>)."`
+		AMIAlias               string   `key:"karpenterAmiAlias" default:"al2023@v20250915" help:"AWS: EC2NodeClass AMI alias, pinned (al2023@v<date> or bottlerocket@v<version>); move it deliberately, see Upgrades."`
 		SKUFamilies            []string `key:"karpenterSkuFamilies" default:"D" help:"Azure: VM families node auto-provisioning may launch."`
 		ImageFamily            string   `key:"karpenterImageFamily" default:"AzureLinux" help:"Azure: AKSNodeClass image family (AzureLinux or Ubuntu2204)."`
 		OSDiskSizeGB           int      `key:"karpenterOsDiskSizeGB" default:"128" help:"Azure: OS disk of each node, in GB."`
@@ -222,6 +227,9 @@ var (
 	clouds            = []string{"aws", "azure"}
 	imageFamilies     = []string{"AzureLinux", "Ubuntu2204"}
 	maxRetention      = 1209600
+	endpointAccesses  = []string{string(cluster.EndpointPublicAndPrivate), string(cluster.EndpointPublic), string(cluster.EndpointPrivate)}
+	// logRetentions are the retentions CloudWatch Logs accepts, in days.
+	logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 
 // validate checks every value and relation, reporting all problems at once;
@@ -248,6 +256,10 @@ func (c *Config) validate() error {
 	}
 	if !strings.HasSuffix(c.Cluster.VpcCidr, "/16") {
 		bad("clusterVpcCidr", "is %q: want a /16 range like 10.0.0.0/16", c.Cluster.VpcCidr)
+	}
+	c.validateEndpoint(bad)
+	if !slices.Contains(logRetentions, c.Cluster.LogRetentionDays) {
+		bad("clusterLogRetentionDays", "is %d: want a CloudWatch retention, one of %v", c.Cluster.LogRetentionDays, logRetentions)
 	}
 	if c.Cluster.SystemNodeCount < 1 || c.Cluster.SystemNodeCount > 10 {
 		bad("clusterSystemNodeCount", "is %d: want 1 to 10 (2 keeps KEDA and Karpenter up through a node loss)", c.Cluster.SystemNodeCount)
@@ -302,7 +314,7 @@ func (c *Config) validate() error {
 	}
 	c.validateTerminationGrace(bad)
 	if !amiAlias.MatchString(c.Karpenter.AMIAlias) {
-		bad("karpenterAmiAlias", "is %q: want al2023@latest or bottlerocket@latest (or @v<version>)", c.Karpenter.AMIAlias)
+		bad("karpenterAmiAlias", "is %q: want al2023@v<date> or bottlerocket@v<version> (or @latest, which follows every release)", c.Karpenter.AMIAlias)
 	}
 	if len(c.Karpenter.SKUFamilies) == 0 {
 		bad("karpenterSkuFamilies", "is empty: list at least one, e.g. D")
@@ -367,6 +379,21 @@ func (c *Config) validatePrometheus(bad func(key, format string, args ...any)) {
 	}
 	if _, err := strconv.ParseFloat(p.Threshold, 64); err != nil {
 		bad("kedaPrometheusThreshold", "is %q: want a number", p.Threshold)
+	}
+}
+
+// validateEndpoint checks the API endpoint's access and address ranges.
+func (c *Config) validateEndpoint(bad func(key, format string, args ...any)) {
+	if !slices.Contains(endpointAccesses, c.Cluster.EndpointAccess) {
+		bad("clusterEndpointAccess", "is %q: want %s", c.Cluster.EndpointAccess, strings.Join(endpointAccesses, ", "))
+	}
+	if len(c.Cluster.PublicAccessCidrs) == 0 && c.Cluster.EndpointAccess != string(cluster.EndpointPrivate) {
+		bad("clusterPublicAccessCidrs", "is empty: list the ranges that may reach the API endpoint, or set edw:clusterEndpointAccess private")
+	}
+	for _, cidr := range c.Cluster.PublicAccessCidrs {
+		if p, err := netip.ParsePrefix(cidr); err != nil || !p.Addr().Is4() {
+			bad("clusterPublicAccessCidrs", "has %q: want IPv4 ranges like 203.0.113.0/24", cidr)
+		}
 	}
 }
 

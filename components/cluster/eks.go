@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -30,22 +31,65 @@ const (
 	// CriticalAddonsOnly is the taint that keeps workload pods off the
 	// system nodes; controllers tolerate it.
 	CriticalAddonsOnly = "CriticalAddonsOnly"
-	// podIdentityAddon runs the agent that hands pods their role's
-	// credentials.
-	podIdentityAddon = "eks-pod-identity-agent"
 )
+
+// nodeAddons are the EKS add-ons that wait for the system nodes: the agent
+// that hands pods their role's credentials, and cluster DNS.
+var nodeAddons = []struct{ name, addon string }{
+	{"pod-identity-agent", "eks-pod-identity-agent"},
+	{"coredns", "coredns"},
+}
 
 // apiAuthentication manages cluster access with access entries only, never
 // the aws-auth ConfigMap.
 var apiAuthentication = eks.AuthenticationModeApi
 
-// nodePolicies are what a node's role needs, for managed node groups and
-// Karpenter's nodes alike.
+// nodePolicies are the AWS managed policies a node's role needs, for
+// managed node groups and Karpenter's nodes alike: joining the cluster,
+// pulling images, the VPC CNI, and Session Manager in place of SSH.
 var nodePolicies = []string{
-	"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-	"arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-	"arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+	"AmazonEKSWorkerNodePolicy",
+	"AmazonEC2ContainerRegistryPullOnly",
+	"AmazonEKS_CNI_Policy",
+	"AmazonSSMManagedInstanceCore",
 }
+
+// Partition is the AWS partition the stack deploys to (aws, aws-cn,
+// aws-us-gov...): its name goes in ARNs, its DNS suffix in service
+// principals.
+type Partition struct {
+	Name, DNSSuffix string
+}
+
+// policyArn is the ARN of the AWS managed policy name.
+func (p Partition) policyArn(name string) string {
+	return fmt.Sprintf("arn:%s:iam::aws:policy/%s", p.Name, name)
+}
+
+// Service is the principal of an AWS service, e.g. ec2.amazonaws.com.
+func (p Partition) Service(name string) string { return name + "." + p.DNSSuffix }
+
+// EndpointAccess says who reaches the cluster's API endpoint.
+type EndpointAccess string
+
+const (
+	// EndpointPublic serves the API on the internet only (to
+	// PublicAccessCidrs); nodes reach it through the NAT gateways.
+	EndpointPublic EndpointAccess = "public"
+	// EndpointPublicAndPrivate serves it inside the VPC too, so nodes and
+	// pods reach it without leaving the VPC.
+	EndpointPublicAndPrivate EndpointAccess = "public-and-private"
+	// EndpointPrivate serves it inside the VPC only: whoever runs pulumi
+	// must reach the VPC (a VPN, a peered network, a runner inside).
+	EndpointPrivate EndpointAccess = "private"
+)
+
+// logGroupName is where EKS writes the control plane's logs; EKS creates
+// it, without retention, unless it exists first.
+func logGroupName(cluster string) string { return "/aws/eks/" + cluster + "/cluster" }
+
+// clusterLogTypes are the control-plane logs sent to CloudWatch.
+var clusterLogTypes = []string{"api", "audit", "authenticator"}
 
 // EksArgs configure the cluster.
 type EksArgs struct {
@@ -65,6 +109,14 @@ type EksArgs struct {
 	// AutoMode runs EKS Auto Mode (built-in Karpenter and system pool)
 	// instead of the system node group. Optional; default false.
 	AutoMode bool
+	// Partition places ARNs and service principals. Required.
+	Partition Partition
+	// EndpointAccess and PublicAccessCidrs open the API endpoint.
+	// Required; the CIDRs only with public access.
+	EndpointAccess    EndpointAccess
+	PublicAccessCidrs []string
+	// LogRetentionDays keeps the control plane's logs. Required.
+	LogRetentionDays int
 	// Tags for every AWS resource. Optional.
 	Tags pulumi.StringMap
 }
@@ -115,6 +167,14 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 
+	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(logGroupName(args.Name)),
+		RetentionInDays: pulumi.Int(args.LogRetentionDays),
+		Tags:            args.Tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
 	clusterArgs := &eks.ClusterArgs{
 		Name:                         pulumi.String(args.Name),
 		Version:                      pulumi.String(args.Version),
@@ -128,13 +188,20 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 		// Nodes of every kind join the security group EKS creates for the
 		// cluster; tagging that one for Karpenter keeps it the only one.
 		SkipDefaultSecurityGroups: pulumi.BoolRef(true),
-		EnabledClusterLogTypes:    pulumi.StringArray{pulumi.String("api"), pulumi.String("audit"), pulumi.String("authenticator")},
+		EnabledClusterLogTypes:    pulumi.ToStringArray(clusterLogTypes),
+		EndpointPublicAccess:      pulumi.Bool(args.EndpointAccess != EndpointPrivate),
+		EndpointPrivateAccess:     pulumi.Bool(args.EndpointAccess != EndpointPublic),
 		Tags:                      args.Tags,
+	}
+	if args.EndpointAccess != EndpointPrivate {
+		clusterArgs.PublicAccessCidrs = pulumi.ToStringArray(args.PublicAccessCidrs)
 	}
 	if args.AutoMode {
 		clusterArgs.AutoMode = &eks.AutoModeOptionsArgs{Enabled: true, CreateNodeRole: pulumi.BoolRef(true)}
 	}
-	cluster, err := eks.NewCluster(ctx, name, clusterArgs, parent, pulumi.DependsOn(net.egress))
+	// The log group first, so that EKS writes to it instead of making its
+	// own, which would outlive the stack.
+	cluster, err := eks.NewCluster(ctx, name, clusterArgs, parent, pulumi.DependsOn(net.egress), pulumi.DependsOn([]pulumi.Resource{logs}))
 	if err != nil {
 		return nil, err
 	}
@@ -181,15 +248,26 @@ func (a *EksArgs) validate() error {
 		return fmt.Errorf("AvailabilityZones is %d, want 2 or 3", a.AvailabilityZones)
 	case !a.AutoMode && (a.SystemNodeType == "" || a.SystemNodeCount < 1):
 		return fmt.Errorf("SystemNodeType and SystemNodeCount are required without AutoMode")
+	case a.Partition.Name == "" || a.Partition.DNSSuffix == "":
+		return fmt.Errorf("Partition is required")
+	case a.EndpointAccess != EndpointPublic && a.EndpointAccess != EndpointPublicAndPrivate && a.EndpointAccess != EndpointPrivate:
+		return fmt.Errorf("EndpointAccess is %q, want %s, %s or %s", a.EndpointAccess, EndpointPublic, EndpointPublicAndPrivate, EndpointPrivate)
+	case a.EndpointAccess != EndpointPrivate && len(a.PublicAccessCidrs) == 0:
+		return fmt.Errorf("PublicAccessCidrs are required with public access")
+	case a.LogRetentionDays < 1:
+		return fmt.Errorf("LogRetentionDays is required")
 	}
 	return nil
 }
 
 // newSystemNodes creates the managed node group the controllers run on,
-// tainted so that workload pods land on Karpenter's nodes instead, and the
-// Pod Identity agent.
+// tainted so that workload pods land on Karpenter's nodes instead, then
+// the add-ons that need nodes to become active: the Pod Identity agent
+// and CoreDNS. (The cluster component makes kube-proxy and the VPC CNI
+// managed add-ons itself; with no default node group it leaves CoreDNS as
+// the self-managed copy EKS bootstraps, which nobody would upgrade.)
 func newSystemNodes(ctx *pulumi.Context, name string, cluster *eks.Cluster, clusterName pulumi.StringOutput, args *EksArgs, parent pulumi.ResourceOption) ([]pulumi.Resource, error) {
-	role, err := NewNodeRole(ctx, name+"-system-node", args.Tags, parent)
+	role, err := NewNodeRole(ctx, name+"-system-node", args.Partition, args.Tags, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -211,15 +289,23 @@ func newSystemNodes(ctx *pulumi.Context, name string, cluster *eks.Cluster, clus
 	if err != nil {
 		return nil, err
 	}
-	agent, err := awseks.NewAddon(ctx, name+"-pod-identity-agent", &awseks.AddonArgs{
-		ClusterName: clusterName,
-		AddonName:   pulumi.String(podIdentityAddon),
-		Tags:        args.Tags,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{group}))
-	if err != nil {
-		return nil, err
+	nodes := []pulumi.Resource{group}
+	for _, addon := range nodeAddons {
+		a, err := awseks.NewAddon(ctx, name+"-"+addon.name, &awseks.AddonArgs{
+			ClusterName: clusterName,
+			AddonName:   pulumi.String(addon.addon),
+			// Take over the bootstrapped copy on create, keep the
+			// add-on's settings on update.
+			ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
+			ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
+			Tags:                     args.Tags,
+		}, parent, pulumi.DependsOn([]pulumi.Resource{group}))
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, a)
 	}
-	return []pulumi.Resource{group, agent}, nil
+	return nodes, nil
 }
 
 // NodeRole is an IAM role for EC2 nodes with the policies every node needs.
@@ -230,18 +316,18 @@ type NodeRole struct {
 
 // NewNodeRole creates a node role; its children are named <name>-role and
 // <name>-policy-<n>.
-func NewNodeRole(ctx *pulumi.Context, name string, tags pulumi.StringMap, opts ...pulumi.ResourceOption) (*NodeRole, error) {
+func NewNodeRole(ctx *pulumi.Context, name string, partition Partition, tags pulumi.StringMap, opts ...pulumi.ResourceOption) (*NodeRole, error) {
 	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(identity.TrustPolicy("ec2.amazonaws.com", "sts:AssumeRole")),
+		AssumeRolePolicy: pulumi.String(identity.TrustPolicy(partition.Service("ec2"), "sts:AssumeRole")),
 		Tags:             tags,
 	}, opts...)
 	if err != nil {
 		return nil, err
 	}
 	r := &NodeRole{Role: role}
-	for i, arn := range nodePolicies {
+	for i, policy := range nodePolicies {
 		a, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-policy-%d", name, i), &iam.RolePolicyAttachmentArgs{
-			Role: role.Name, PolicyArn: pulumi.String(arn),
+			Role: role.Name, PolicyArn: pulumi.String(partition.policyArn(policy)),
 		}, opts...)
 		if err != nil {
 			return nil, err

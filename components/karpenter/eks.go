@@ -62,7 +62,8 @@ type EksArgs struct {
 	Cluster string
 	// Partition, Region and AccountID place the controller's ARNs.
 	// Required unless AutoMode.
-	Partition, Region, AccountID string
+	Partition         cluster.Partition
+	Region, AccountID string
 	// AutoMode uses EKS Auto Mode's Karpenter: no controller, no node
 	// role, the built-in node class. Optional; default false.
 	AutoMode bool
@@ -148,7 +149,7 @@ func (a *EksArgs) validate() error {
 		return fmt.Errorf("args are required")
 	case a.ClusterName == nil || a.ClusterArn == nil || a.Cluster == "":
 		return fmt.Errorf("ClusterName, ClusterArn and Cluster are required")
-	case !a.AutoMode && (a.Partition == "" || a.Region == "" || a.AccountID == ""):
+	case !a.AutoMode && (a.Partition.Name == "" || a.Region == "" || a.AccountID == ""):
 		return fmt.Errorf("Partition, Region and AccountID are required to install the controller")
 	case len(a.InstanceCategories) == 0 || (!a.AutoMode && a.AMIAlias == ""):
 		return fmt.Errorf("InstanceCategories and, without AutoMode, AMIAlias are required")
@@ -170,7 +171,7 @@ type controller struct {
 // charts. The charts depend on all of them, so at destroy Karpenter goes
 // first while its IAM, queue and system nodes still exist.
 func newController(ctx *pulumi.Context, name string, args *EksArgs, parent pulumi.ResourceOption) (*controller, error) {
-	nodeRole, err := cluster.NewNodeRole(ctx, name+"-node", args.Tags, parent)
+	nodeRole, err := cluster.NewNodeRole(ctx, name+"-node", args.Partition, args.Tags, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +185,7 @@ func newController(ctx *pulumi.Context, name string, args *EksArgs, parent pulum
 	if err != nil {
 		return nil, err
 	}
-	acct := account{partition: args.Partition, region: args.Region, id: args.AccountID, cluster: args.Cluster}
+	acct := account{partition: args.Partition.Name, region: args.Region, id: args.AccountID, cluster: args.Cluster}
 	id, err := identity.NewPodIdentity(ctx, name+"-controller", &identity.PodIdentityArgs{
 		ClusterName:    args.ClusterName,
 		Namespace:      pulumi.String(Namespace),

@@ -143,7 +143,12 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		out = map[string]any{"accountId": AccountID, "arn": fmt.Sprintf("arn:%s:iam::%s:user/render", Partition, AccountID), "userId": "render"}
 	case "aws:index/getPartition:getPartition":
+		// The China regions are the one partition a test renders besides
+		// aws, for the ARNs and service principals the stack derives.
 		out = map[string]any{"partition": Partition, "dnsSuffix": "amazonaws.com"}
+		if strings.HasPrefix(m.region, "cn-") {
+			out = map[string]any{"partition": "aws-cn", "dnsSuffix": "amazonaws.com.cn"}
+		}
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
 		out = map[string]any{"names": []any{m.region + "a", m.region + "b", m.region + "c"}}
 	case "azure-native:authorization:getClientConfig":
