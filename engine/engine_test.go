@@ -44,6 +44,9 @@ type stackCase struct {
 	// credentialsInKubeconfig: the cluster's kubeconfig holds credentials,
 	// so no copy of it may be in clear.
 	credentialsInKubeconfig bool
+	// checkUp checks what the cloud keeps after the first up, given the
+	// steps that finished, in order.
+	checkUp func(t *testing.T, done []step)
 }
 
 var (
@@ -53,7 +56,7 @@ var (
 )
 
 var cases = []stackCase{
-	{name: "aws", destroyOrder: []order{
+	{name: "aws", checkUp: checkEKS, destroyOrder: []order{
 		{scaledObject, consumer},
 		{consumer, nodePool},
 		{nodePool, [2]string{"kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "workload-nodeclass"}},
@@ -64,6 +67,7 @@ var cases = []stackCase{
 		{[2]string{"eks:index:Cluster", "cluster"}, [2]string{"aws:ec2/natGateway:NatGateway", "cluster-us-east-1a"}},
 		{[2]string{"eks:index:Cluster", "cluster"}, [2]string{"aws:ec2/vpc:Vpc", "cluster-vpc"}},
 		{[2]string{"aws:eks/nodeGroup:NodeGroup", "cluster-system-nodeGroup"}, [2]string{"aws:eks/cluster:Cluster", "cluster-eksCluster"}},
+		{[2]string{"aws:eks/cluster:Cluster", "cluster-eksCluster"}, [2]string{"aws:cloudwatch/logGroup:LogGroup", "cluster-logs"}},
 	}},
 	{name: "azure", credentialsInKubeconfig: true, destroyOrder: []order{
 		{scaledObject, consumer},
@@ -121,6 +125,9 @@ func lifecycle(t *testing.T, k *kube, c stackCase) {
 	t.Logf("up: %d created in %v", len(urns(done, apitype.OpCreate)), time.Since(start).Round(time.Second))
 	checkDeployed(t, k, "5")
 	checkSecrets(t, c)
+	if c.checkUp != nil {
+		c.checkUp(t, done)
+	}
 
 	again, _ := run(t, "second preview", func(ch chan<- events.EngineEvent) error {
 		_, err := s.Preview(ctx, optpreview.EventStreams(ch))
@@ -236,6 +243,49 @@ func checkSecrets(t *testing.T, c stackCase) {
 		if _, key, ok := strings.Cut(line, "client-key: "); ok && strings.Contains(string(raw), strings.TrimSpace(key)) {
 			t.Errorf("the state holds the kubeconfig in clear (its client key path %s)", key)
 		}
+	}
+}
+
+// checkEKS checks what EKS keeps: the four add-ons as managed add-ons of
+// the stack, CoreDNS made only once the system nodes were there, and the
+// control plane's log group the program's, with its retention, not one
+// EKS made on its own.
+func checkEKS(t *testing.T, done []step) {
+	t.Helper()
+	var state struct {
+		Resources map[string]struct {
+			URN     string         `json:"urn"`
+			Type    string         `json:"type"`
+			Inputs  map[string]any `json:"inputs"`
+			Outputs map[string]any `json:"outputs"`
+		} `json:"resources"`
+	}
+	b, err := os.ReadFile(filepath.Join(env.StandInState, "aws.json"))
+	if err == nil {
+		err = json.Unmarshal(b, &state)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addons []string
+	for _, r := range state.Resources {
+		if r.Type == "aws:eks/addon:Addon" && r.URN != "" {
+			addons = append(addons, r.Inputs["addonName"].(string))
+		}
+	}
+	slices.Sort(addons)
+	if want := []string{"coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"}; !slices.Equal(addons, want) {
+		t.Errorf("managed add-ons %v, want %v", addons, want)
+	}
+	created := func(typ, name string) int {
+		return slices.IndexFunc(done, func(s step) bool { return s.op == apitype.OpCreate && is(s.urn, typ, name) })
+	}
+	if nodes, dns := created("aws:eks/nodeGroup:NodeGroup", "cluster-system-nodeGroup"), created("aws:eks/addon:Addon", "cluster-coredns"); nodes < 0 || dns < nodes {
+		t.Errorf("CoreDNS add-on created at step %d, the system nodes at %d: it must wait for them", dns, nodes)
+	}
+	logs, ok := state.Resources["/aws/eks/edw-aws/cluster"]
+	if !ok || logs.URN == "" || logs.Outputs["retentionInDays"] != float64(90) {
+		t.Errorf("the cluster's log group: kept %v, the stack's %v, retention %v", ok, logs.URN != "", logs.Outputs["retentionInDays"])
 	}
 }
 

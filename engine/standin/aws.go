@@ -27,6 +27,7 @@ var awsNamed = map[string]struct {
 	"aws:eks/nodeGroup:NodeGroup":         {"nodeGroupName", 63},
 	"aws:ec2/securityGroup:SecurityGroup": {"name", 255},
 	"aws:cloudwatch/eventRule:EventRule":  {"name", 64},
+	"aws:cloudwatch/logGroup:LogGroup":    {"name", 512},
 }
 
 // awsIDPrefixes are the prefixes of the ids EC2 assigns.
@@ -106,6 +107,8 @@ func (a *aws) newID(typ, urnName, name string, in resource.PropertyMap) string {
 		return str(in, "clusterName") + ":" + name
 	case "aws:ec2/tag:Tag":
 		return str(in, "resourceId") + "," + str(in, "key")
+	case "aws:eks/addon:Addon":
+		return str(in, "clusterName") + ":" + str(in, "addonName")
 	}
 	if a.nameKey(typ) != "" {
 		return name
@@ -131,6 +134,8 @@ func (a *aws) arn(typ, id, name string, in, old resource.PropertyMap) string {
 		region, res = "", "oidc-provider/"+strings.TrimPrefix(str(in, "url"), "https://")
 	case "aws:cloudwatch/eventRule:EventRule":
 		service, res = "events", "rule/"+name
+	case "aws:cloudwatch/logGroup:LogGroup":
+		service, res = "logs", "log-group:"+name
 	case "aws:dynamodb/table:Table", "aws:ecr/repository:Repository", "aws:eks/cluster:Cluster":
 		res = strings.ToLower(kind) + "/" + name
 	case "aws:eks/nodeGroup:NodeGroup":
@@ -140,6 +145,22 @@ func (a *aws) arn(typ, id, name string, in, old resource.PropertyMap) string {
 		region = ""
 	}
 	return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, awsAccount, res)
+}
+
+// alsoCreates is what AWS creates on its own with a resource: an EKS
+// cluster that sends control-plane logs makes its log group, without
+// retention, unless one exists; it is nobody's to delete.
+func (a *aws) alsoCreates(typ string, in resource.PropertyMap) []Resource {
+	if typ != "aws:eks/cluster:Cluster" || len(strs(in, "enabledClusterLogTypes")) == 0 {
+		return nil
+	}
+	name := "/aws/eks/" + str(in, "name") + "/cluster"
+	logs := "aws:cloudwatch/logGroup:LogGroup"
+	return []Resource{{
+		Type: logs, ID: name,
+		Inputs:  map[string]any{"name": name},
+		Outputs: map[string]any{"name": name, "arn": a.arn(logs, name, name, nil, nil), "retentionInDays": 0},
+	}}
 }
 
 // arnTail is the last segment of an ARN's resource, the part AWS makes

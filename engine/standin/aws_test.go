@@ -23,9 +23,9 @@ func TestAWSIDsAndARNs(t *testing.T) {
 	if want := "123456789012.dkr.ecr.eu-west-1.amazonaws.com/" + str(repo, "name"); str(repo, "repositoryUrl") != want {
 		t.Errorf("repository url = %q, want %q", str(repo, "repositoryUrl"), want)
 	}
-	otherID, _ := create(t, s, "urn:pulumi:dev::edw::aws:eks/addon:Addon::agent", resource.PropertyMap{})
-	if !regexp.MustCompile(`^agent-[0-9a-f]{8}$`).MatchString(otherID) {
-		t.Errorf("addon id = %q, want <name>-<random>", otherID)
+	otherID, _ := create(t, s, "urn:pulumi:dev::edw::aws:iam/rolePolicyAttachment:RolePolicyAttachment::node-policy-0", resource.PropertyMap{})
+	if !regexp.MustCompile(`^node-policy-0-[0-9a-f]{8}$`).MatchString(otherID) {
+		t.Errorf("attachment id = %q, want <name>-<random>", otherID)
 	}
 }
 
@@ -71,5 +71,24 @@ func TestAWSRefusesMalformedPolicies(t *testing.T) {
 		if (err == nil) != c.ok {
 			t.Errorf("%s %s: err = %v, want ok = %v", c.typ, c.doc, err, c.ok)
 		}
+	}
+}
+
+func TestEKSMakesItsLogGroupUnlessItExists(t *testing.T) {
+	s := newServer(t, "aws", Env{StateDir: t.TempDir()})
+	logTypes := resource.NewProperty([]resource.PropertyValue{resource.NewProperty("api")})
+	create(t, s, "urn:pulumi:dev::edw::aws:eks/cluster:Cluster::a", resource.PropertyMap{"name": resource.NewProperty("a"), "enabledClusterLogTypes": logTypes})
+	made, ok, err := s.store.get("/aws/eks/a/cluster")
+	if err != nil || !ok || made.URN != "" {
+		t.Fatalf("EKS's own log group: %v %v %+v", ok, err, made)
+	}
+
+	create(t, s, "urn:pulumi:dev::edw::aws:cloudwatch/logGroup:LogGroup::b-logs", resource.PropertyMap{
+		"name": resource.NewProperty("/aws/eks/b/cluster"), "retentionInDays": resource.NewProperty(90.0),
+	})
+	create(t, s, "urn:pulumi:dev::edw::aws:eks/cluster:Cluster::b", resource.PropertyMap{"name": resource.NewProperty("b"), "enabledClusterLogTypes": logTypes})
+	kept, _, _ := s.store.get("/aws/eks/b/cluster")
+	if kept.URN == "" || kept.Outputs["retentionInDays"] != 90.0 {
+		t.Errorf("the program's log group was not kept: %+v", kept)
 	}
 }

@@ -47,17 +47,26 @@ type cloud interface {
 	invoke(tok string, args resource.PropertyMap, live finder) (resource.PropertyMap, error)
 }
 
+// creator is a cloud that makes resources of its own when it creates one
+// of the program's.
+type creator interface {
+	// alsoCreates lists what the cloud makes with a resource of type typ
+	// and inputs in; it keeps what already exists by their ids.
+	alsoCreates(typ string, in resource.PropertyMap) []Resource
+}
+
 // finder looks up live resources.
 type finder interface {
 	find(match func(Resource) bool) (Resource, bool, error)
 }
 
 var (
-	_ cloud  = (*aws)(nil)
-	_ cloud  = (*azure)(nil)
-	_ cloud  = (*eks)(nil)
-	_ cloud  = (*dockerBuild)(nil)
-	_ finder = (*store)(nil)
+	_ cloud   = (*aws)(nil)
+	_ cloud   = (*azure)(nil)
+	_ cloud   = (*eks)(nil)
+	_ cloud   = (*dockerBuild)(nil)
+	_ finder  = (*store)(nil)
+	_ creator = (*aws)(nil)
 )
 
 // newCloud returns the model of pkg.

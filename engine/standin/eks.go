@@ -19,8 +19,9 @@ import (
 // arrive through Construct, and their children are registered with the
 // engine like a program's, so that the aws stand-in creates them. It
 // builds the parts the program uses (the EKS cluster, its OIDC provider,
-// Auto Mode's node role, managed node groups), not the rest of pulumi-eks
-// (service roles, security groups, aws-auth, add-on defaults).
+// Auto Mode's node role, managed node groups) and the managed add-ons
+// pulumi-eks v3 decides on, not the rest of pulumi-eks (service roles,
+// security groups, aws-auth).
 type eks struct {
 	// kubeconfig is the file the clusters hand out.
 	kubeconfig string
@@ -75,6 +76,7 @@ func (e *eks) construct(ctx context.Context, req *pulumirpc.ConstructRequest, en
 type awsCluster struct {
 	pulumi.CustomResourceState
 
+	Name       pulumi.StringOutput `pulumi:"name"`
 	Endpoint   pulumi.StringOutput `pulumi:"endpoint"`
 	VpcConfig  pulumi.MapOutput    `pulumi:"vpcConfig"`
 	Identities pulumi.ArrayOutput  `pulumi:"identities"`
@@ -100,6 +102,9 @@ func (e *eks) newCluster(ctx *pulumi.Context, name string, raw resource.Property
 	}
 	nodeRoleName, err := newAutoModeNodeRole(ctx, name, raw, parent)
 	if err != nil {
+		return nil, err
+	}
+	if err := newDefaultAddons(ctx, name, raw, cluster.Name, parent); err != nil {
 		return nil, err
 	}
 	state := e.clusterOutputs(&cluster, issuer)
@@ -219,6 +224,53 @@ func newAutoModeNodeRole(ctx *pulumi.Context, name string, raw resource.Property
 		"assumeRolePolicy": pulumi.String(trust),
 	}, &role, parent)
 	return role.Name, err
+}
+
+// newDefaultAddons makes the managed add-ons pulumi-eks v3 makes by
+// default: kube-proxy and the VPC CNI unless Auto Mode runs them (or the
+// program turns them off), and CoreDNS only when asked for or when a
+// default node group, Fargate or Auto Mode will run it. None waits for
+// nodes.
+func newDefaultAddons(ctx *pulumi.Context, name string, raw resource.PropertyMap, clusterName pulumi.StringOutput, parent pulumi.ResourceOption) error {
+	autoMode := flag(obj(raw, "autoMode"), "enabled")
+	enabled := func(options string, otherwise bool) bool {
+		o := obj(raw, options)
+		if o.HasValue("enabled") {
+			return flag(o, "enabled")
+		}
+		return otherwise
+	}
+	coredns := obj(raw, "corednsAddonOptions")
+	explicit := flag(coredns, "enabled") || coredns.HasValue("configurationValues")
+	defaultNodes := !flag(raw, "skipDefaultNodeGroup") || raw.HasValue("fargate") || autoMode
+	cni := !autoMode
+	if raw.HasValue("useDefaultVpcCni") {
+		cni = !flag(raw, "useDefaultVpcCni")
+	}
+	addon := func(addonName string, parent pulumi.ResourceOption) error {
+		var a struct{ pulumi.CustomResourceState }
+		return ctx.RegisterResource("aws:eks/addon:Addon", name+"-"+addonName, pulumi.Map{
+			"clusterName": clusterName, "addonName": pulumi.String(addonName), "preserve": pulumi.Bool(true),
+		}, &a, parent)
+	}
+	if enabled("kubeProxyAddonOptions", !autoMode) {
+		if err := addon("kube-proxy", parent); err != nil {
+			return err
+		}
+	}
+	if cni {
+		c := &component{}
+		if err := ctx.RegisterComponentResource("eks:index:VpcCniAddon", name+"-vpc-cni", c, parent); err != nil {
+			return err
+		}
+		if err := addon("vpc-cni", children(c)); err != nil {
+			return err
+		}
+	}
+	if explicit || (defaultNodes && enabled("corednsAddonOptions", true)) {
+		return addon("coredns", parent)
+	}
+	return nil
 }
 
 // flag is the boolean at key, false when absent or unknown.

@@ -2,6 +2,7 @@ package standin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -70,6 +71,9 @@ func (s *Server) Create(_ context.Context, req *pulumirpc.CreateRequest) (_ *pul
 	if err != nil {
 		return nil, err
 	}
+	if err := s.alsoCreate(urn, in, req.GetPreview()); err != nil {
+		return nil, err
+	}
 	c.ID = id
 	return &pulumirpc.CreateResponse{Id: id, Properties: props}, err
 }
@@ -132,7 +136,21 @@ func (s *Server) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (_ *emp
 	return &emptypb.Empty{}, nil
 }
 
-// keep stores the resource with save.
+// alsoCreate keeps what the cloud makes on its own with a resource, unless
+// it exists already.
+func (s *Server) alsoCreate(urn resource.URN, in resource.PropertyMap, preview bool) error {
+	c, ok := s.cloud.(creator)
+	if !ok || preview {
+		return nil
+	}
+	for _, r := range c.alsoCreates(string(urn.Type()), in) {
+		if err := s.store.add(r); err != nil && !errors.Is(err, ErrAlreadyExists) {
+			return err
+		}
+	}
+	return nil
+}
+
 // apply computes what the cloud assigns to news (olds: the resource's
 // inputs before an update) and, unless it is a preview, saves the result;
 // it returns the id and the outputs in wire form.
