@@ -27,6 +27,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
 	"github.com/edw-project/edw/engine/swap"
+	"github.com/edw-project/edw/engine/workspace"
 )
 
 // updatedQueueLength is the one setting the update step changes.
@@ -46,7 +47,7 @@ type stackCase struct {
 	credentialsInKubeconfig bool
 	// checkUp checks what the cloud keeps after the first up, given the
 	// steps that finished, in order.
-	checkUp func(t *testing.T, done []step)
+	checkUp func(t *testing.T, k *workspace.Kube, done []step)
 }
 
 var (
@@ -69,7 +70,7 @@ var cases = []stackCase{
 		{[2]string{"aws:eks/nodeGroup:NodeGroup", "cluster-system-nodeGroup"}, [2]string{"aws:eks/cluster:Cluster", "cluster-eksCluster"}},
 		{[2]string{"aws:eks/cluster:Cluster", "cluster-eksCluster"}, [2]string{"aws:cloudwatch/logGroup:LogGroup", "cluster-logs"}},
 	}},
-	{name: "azure", credentialsInKubeconfig: true, destroyOrder: []order{
+	{name: "azure", credentialsInKubeconfig: true, checkUp: checkAKS, destroyOrder: []order{
 		{scaledObject, consumer},
 		{consumer, nodePool},
 		{nodePool, [2]string{"azure-native:containerservice/v20241002preview:ManagedCluster", "cluster"}},
@@ -80,7 +81,7 @@ var cases = []stackCase{
 // TestStacks takes each stack through what a user does: preview, up, a
 // second preview, one setting changed, destroy.
 func TestStacks(t *testing.T) {
-	k, err := newKube(env.Kubeconfig)
+	k, err := workspace.NewKube(env.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestStacks(t *testing.T) {
 	}
 }
 
-func lifecycle(t *testing.T, k *kube, c stackCase) {
+func lifecycle(t *testing.T, k *workspace.Kube, c stackCase) {
 	ctx := context.Background()
 	s := newStack(t, c.name)
 	defer func() {
@@ -126,7 +127,7 @@ func lifecycle(t *testing.T, k *kube, c stackCase) {
 	checkDeployed(t, k, "5")
 	checkSecrets(t, c)
 	if c.checkUp != nil {
-		c.checkUp(t, done)
+		c.checkUp(t, k, done)
 	}
 
 	again, _ := run(t, "second preview", func(ch chan<- events.EngineEvent) error {
@@ -160,9 +161,9 @@ func lifecycle(t *testing.T, k *kube, c stackCase) {
 }
 
 // checkDeployed reads back what the Kubernetes provider created.
-func checkDeployed(t *testing.T, k *kube, queueLength string) {
+func checkDeployed(t *testing.T, k *workspace.Kube, queueLength string) {
 	t.Helper()
-	scaled, err := k.list("/apis/keda.sh/v1alpha1/namespaces/edw/scaledobjects")
+	scaled, err := k.List("/apis/keda.sh/v1alpha1/namespaces/edw/scaledobjects")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,14 +178,14 @@ func checkDeployed(t *testing.T, k *kube, queueLength string) {
 	if meta["queueLength"] != queueLength {
 		t.Errorf("the apiserver's ScaledObject has queueLength %v, want %s", meta["queueLength"], queueLength)
 	}
-	deployments, err := k.list("/apis/apps/v1/namespaces/edw/deployments")
+	deployments, err := k.List("/apis/apps/v1/namespaces/edw/deployments")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(deployments) != 2 {
 		t.Errorf("%d Deployments in edw, want the consumer and the producer", len(deployments))
 	}
-	pools, err := k.list("/apis/karpenter.sh/v1/nodepools")
+	pools, err := k.List("/apis/karpenter.sh/v1/nodepools")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func checkSecrets(t *testing.T, c stackCase) {
 // the stack, CoreDNS made only once the system nodes were there, and the
 // control plane's log group the program's, with its retention, not one
 // EKS made on its own.
-func checkEKS(t *testing.T, done []step) {
+func checkEKS(t *testing.T, _ *workspace.Kube, done []step) {
 	t.Helper()
 	var state struct {
 		Resources map[string]struct {
@@ -277,16 +278,52 @@ func checkEKS(t *testing.T, done []step) {
 	if want := []string{"coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"}; !slices.Equal(addons, want) {
 		t.Errorf("managed add-ons %v, want %v", addons, want)
 	}
-	created := func(typ, name string) int {
-		return slices.IndexFunc(done, func(s step) bool { return s.op == apitype.OpCreate && is(s.urn, typ, name) })
-	}
-	if nodes, dns := created("aws:eks/nodeGroup:NodeGroup", "cluster-system-nodeGroup"), created("aws:eks/addon:Addon", "cluster-coredns"); nodes < 0 || dns < nodes {
+	if nodes, dns := created(done, "aws:eks/nodeGroup:NodeGroup", "cluster-system-nodeGroup"), created(done, "aws:eks/addon:Addon", "cluster-coredns"); nodes < 0 || dns < nodes {
 		t.Errorf("CoreDNS add-on created at step %d, the system nodes at %d: it must wait for them", dns, nodes)
 	}
 	logs, ok := state.Resources["/aws/eks/edw-aws/cluster"]
 	if !ok || logs.URN == "" || logs.Outputs["retentionInDays"] != float64(90) {
 		t.Errorf("the cluster's log group: kept %v, the stack's %v, retention %v", ok, logs.URN != "", logs.Outputs["retentionInDays"])
 	}
+}
+
+// checkAKS checks what the AKS KEDA add-on's operator was given: the
+// identity's client id on its service account, and a restart once its
+// federated credential existed. (That the Kubernetes provider deployed at
+// all says its kubeconfig signed in through kubelogin without a person,
+// as the deployer holding a cluster role: the stand-ins refuse anything
+// else.)
+func checkAKS(t *testing.T, k *workspace.Kube, done []step) {
+	t.Helper()
+	var sa, operator struct {
+		Metadata struct{ Annotations map[string]string }
+		Spec     struct {
+			Template struct {
+				Metadata struct{ Annotations map[string]string }
+			}
+		}
+	}
+	if err := k.Get("/api/v1/namespaces/kube-system/serviceaccounts/keda-operator", &sa); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Get("/apis/apps/v1/namespaces/kube-system/deployments/keda-operator", &operator); err != nil {
+		t.Fatal(err)
+	}
+	if sa.Metadata.Annotations["azure.workload.identity/client-id"] == "" {
+		t.Errorf("the KEDA operator's service account names no identity: %v", sa.Metadata.Annotations)
+	}
+	if operator.Spec.Template.Metadata.Annotations["kubectl.kubernetes.io/restartedAt"] == "" {
+		t.Errorf("the KEDA operator was not restarted: %v", operator.Spec.Template.Metadata.Annotations)
+	}
+	credential := created(done, "azure-native:managedidentity:FederatedIdentityCredential", "keda-operator-federation")
+	if restart := created(done, "kubernetes:apps/v1:DeploymentPatch", "keda-addon-restart"); credential < 0 || restart < credential {
+		t.Errorf("the KEDA operator restarted at step %d, its federated credential was made at %d", restart, credential)
+	}
+}
+
+// created is the index in done of the creation of typ name, or -1.
+func created(done []step, typ, name string) int {
+	return slices.IndexFunc(done, func(s step) bool { return s.op == apitype.OpCreate && is(s.urn, typ, name) })
 }
 
 // checkOrder checks the destroy's completion order against the promises.
@@ -309,9 +346,9 @@ func checkOrder(t *testing.T, done []step, promises []order) {
 // checkNothingLeft looks for anything the stack made: in the apiserver
 // (the workload's namespace, KEDA's and Karpenter's objects, NodeClaims
 // included) and in the stand-ins' state.
-func checkNothingLeft(t *testing.T, k *kube) {
+func checkNothingLeft(t *testing.T, k *workspace.Kube) {
 	t.Helper()
-	namespaces, err := k.list("/api/v1/namespaces")
+	namespaces, err := k.List("/api/v1/namespaces")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +365,7 @@ func checkNothingLeft(t *testing.T, k *kube) {
 		"/apis/karpenter.k8s.aws/v1/ec2nodeclasses",
 		"/apis/karpenter.azure.com/v1beta1/aksnodeclasses",
 	} {
-		left, err := k.list(path)
+		left, err := k.List(path)
 		if err != nil {
 			t.Error(err)
 			continue

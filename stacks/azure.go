@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/resources/v2"
@@ -22,8 +23,6 @@ const (
 	// stack's own storage account.
 	azureQueue = "work"
 	azureTable = "payments"
-	// kedaAddonNamespace runs the AKS KEDA add-on's operator.
-	kedaAddonNamespace = "kube-system"
 	// workloadIdentityLabel opts pods in to the workload identity webhook.
 	workloadIdentityLabel = "azure.workload.identity/use"
 )
@@ -62,7 +61,14 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 	aks, err := cluster.NewAks(ctx, "cluster", &cluster.AksArgs{
 		ResourceGroupName: rg.Name, Name: cfg.Cluster.Name, Version: cfg.Cluster.Version,
-		SystemNodeSize: cfg.Cluster.SystemNodeType, SystemNodeCount: cfg.Cluster.SystemNodeCount, Tags: tags,
+		SystemNodeSize: cfg.Cluster.SystemNodeType, SystemNodeCount: cfg.Cluster.SystemNodeCount,
+		SubscriptionID: client.SubscriptionId, TenantID: client.TenantId, DeployerObjectID: client.ObjectId,
+		AdminGroupObjectIDs: cfg.Cluster.AdminGroupObjectIDs, KubeloginMode: cfg.Cluster.KubeloginMode,
+		UpgradeChannel: cfg.Cluster.UpgradeChannel, NodeOSUpgradeChannel: cfg.Cluster.NodeOSUpgradeChannel,
+		Maintenance: cluster.MaintenanceWindow{
+			Day: cfg.Cluster.MaintenanceDay, StartTime: cfg.Cluster.MaintenanceStartTime, DurationHours: cfg.Cluster.MaintenanceHours,
+		},
+		Tags: tags,
 	})
 	if err != nil {
 		return nil, err
@@ -114,7 +120,11 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if p := cfg.Keda.Prometheus; p.WorkspaceID != "" {
 		kedaGrants = append(kedaGrants, identity.Grant{Name: "metrics", Role: identity.MonitoringDataReader, Scope: pulumi.String(p.WorkspaceID)})
 	}
-	kedaID, err := principal(pulumi.String(kedaAddonNamespace), keda.OperatorServiceAccount, false, kedaGrants...)
+	kedaID, err := principal(pulumi.String(keda.AddonNamespace), keda.OperatorServiceAccount, false, kedaGrants...)
+	if err != nil {
+		return nil, err
+	}
+	kedaAddon, err := keda.NewAddonIdentity(ctx, "keda-addon", &keda.AddonIdentityArgs{ClientID: kedaID.ClientId, Credential: kedaID.Credential}, k8s)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +169,7 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		// The identity's client id, which the token exchange takes (not its
 		// principal id).
 		podIdentity: pulumi.StringMap{"provider": pulumi.String("azure-workload"), "identityId": kedaID.ClientId},
-		dependsOn:   kedaID.Ready,
+		dependsOn:   append(slices.Clone(kedaID.Ready), kedaAddon.Restart),
 	}, k8s)
 	if err != nil {
 		return nil, err

@@ -1,10 +1,13 @@
 package stacks_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/edw-project/edw/components/cluster"
 	"github.com/edw-project/edw/components/identity"
 	"github.com/edw-project/edw/internal/render"
 )
@@ -73,6 +76,8 @@ func TestAzureRolesAreNarrow(t *testing.T) {
 		"producer-queue":        {roleID(identity.StorageQueueDataSender), queue},
 		"keda-operator-queue":   {roleID(identity.StorageQueueDataReader), queue},
 		"images-pull":           {roleID(identity.AcrPull), ""},
+		// Whoever runs pulumi administers the cluster (Entra ID only).
+		"cluster-deployer-admin": {roleID(identity.AKSRBACClusterAdmin), ""},
 	}
 	assignments := p.Find("azure-native:authorization:RoleAssignment")
 	if len(assignments) != len(want) {
@@ -87,7 +92,7 @@ func TestAzureRolesAreNarrow(t *testing.T) {
 		if ra.Inputs["roleDefinitionId"] != w[0] || (w[1] != "" && ra.Inputs["scope"] != w[1]) {
 			t.Errorf("%s: role %v on %v, want %s on %s", ra.Name, ra.Inputs["roleDefinitionId"], ra.Inputs["scope"], w[0], w[1])
 		}
-		if ra.Inputs["principalType"] != "ServicePrincipal" {
+		if ra.Inputs["principalType"] != "ServicePrincipal" && ra.Name != "cluster-deployer-admin" {
 			t.Errorf("%s: principalType %v", ra.Name, ra.Inputs["principalType"])
 		}
 	}
@@ -254,5 +259,93 @@ func TestAzurePrometheusTrigger(t *testing.T) {
 	}
 	if n := len(at(one(t, azure(t), "kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer").Inputs, "spec", "triggers").([]any)); n != 1 {
 		t.Errorf("without the keys the ScaledObject has %d triggers, want 1", n)
+	}
+}
+
+// The cluster takes Entra ID accounts only, authorized by Azure RBAC, keeps
+// itself and its node images current inside a weekly window, and deploys
+// with a kubeconfig that signs in without a person.
+func TestAzureClusterAccessAndUpgrades(t *testing.T) {
+	p := azure(t)
+	mc := p.Find("azure-native:containerservice/v20241002preview:ManagedCluster")
+	if len(mc) != 1 {
+		t.Fatalf("%d managed clusters", len(mc))
+	}
+	in := mc[0].Inputs
+	if in["disableLocalAccounts"] != true || at(in, "aadProfile", "managed") != true || at(in, "aadProfile", "enableAzureRBAC") != true {
+		t.Errorf("local accounts off %v, Entra ID %v, Azure RBAC %v", in["disableLocalAccounts"], at(in, "aadProfile", "managed"), at(in, "aadProfile", "enableAzureRBAC"))
+	}
+	if at(in, "autoUpgradeProfile", "upgradeChannel") != "patch" || at(in, "autoUpgradeProfile", "nodeOSUpgradeChannel") != "NodeImage" {
+		t.Errorf("upgrade channels %v", in["autoUpgradeProfile"])
+	}
+	windows := map[string]bool{}
+	for _, m := range p.Find("azure-native:containerservice/v20241002preview:MaintenanceConfiguration") {
+		windows[fmt.Sprint(m.Inputs["configName"])] = at(m.Inputs, "maintenanceWindow", "durationHours") == float64(4) &&
+			at(m.Inputs, "maintenanceWindow", "schedule", "weekly", "dayOfWeek") == "Sunday"
+	}
+	if !windows["aksManagedAutoUpgradeSchedule"] || !windows["aksManagedNodeOSUpgradeSchedule"] || len(windows) != 2 {
+		t.Errorf("maintenance windows %v, want both channels' on Sundays for 4 hours", windows)
+	}
+	admin := one(t, p, "azure-native:authorization:RoleAssignment", "cluster-deployer-admin")
+	provider := one(t, p, "pulumi:providers:kubernetes", "cluster-k8s")
+	if !slices.Contains(provider.Dependencies, admin.URN) {
+		t.Error("the Kubernetes provider does not wait for the deployer's cluster-admin role: its first create would be forbidden")
+	}
+}
+
+func TestKubeloginConfigSignsInWithoutAPerson(t *testing.T) {
+	aks := `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://c.hcp.eastus.azmk8s.io:443"}}]
+users:
+- name: clusterUser_rg_c
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubelogin
+      args: [get-token, --environment, AzurePublicCloud, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630,
+        --client-id, 80faf920-1908-4b52-b5ef-a8e7bedfc67a, --tenant-id, t, --login, devicecode]
+- name: other
+  user: {token: abc}
+`
+	got, err := cluster.KubeloginConfig([]byte(aks), "azurecli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(got), &doc); err != nil {
+		t.Fatal(err)
+	}
+	args := fmt.Sprint(at(doc, "users", 0, "user", "exec", "args"))
+	if args != "[get-token --login azurecli --environment AzurePublicCloud --server-id 6dae42f8-4368-4678-94ff-3960e28e3630 --tenant-id t]" {
+		t.Errorf("kubelogin args %s", args)
+	}
+	if at(doc, "users", 1, "user", "token") != "abc" {
+		t.Errorf("a user that is not kubelogin's was changed: %v", at(doc, "users", 1))
+	}
+}
+
+// The KEDA add-on's operator restarts once its federated credential exists,
+// so that its new pods get a workload identity token, and the ScaledObject
+// waits for that.
+func TestAzureKedaAddonRestartsAfterItsCredential(t *testing.T) {
+	p := azure(t)
+	credential := one(t, p, "azure-native:managedidentity:FederatedIdentityCredential", "keda-operator-federation")
+	restart := one(t, p, "kubernetes:apps/v1:DeploymentPatch", "keda-addon-restart")
+	if at(restart.Inputs, "metadata", "namespace") != "kube-system" || at(restart.Inputs, "metadata", "name") != "keda-operator" {
+		t.Errorf("restart patches %v/%v", at(restart.Inputs, "metadata", "namespace"), at(restart.Inputs, "metadata", "name"))
+	}
+	if at(restart.Inputs, "spec", "template", "metadata", "annotations", "kubectl.kubernetes.io/restartedAt") == nil {
+		t.Error("the patch does not change the operator's pod template: nothing restarts")
+	}
+	if !dependsOn(p, restart.URN, credential.URN) {
+		t.Error("the operator restarts without waiting for its federated credential")
+	}
+	sa := one(t, p, "kubernetes:core/v1:ServiceAccountPatch", "keda-addon-sa")
+	if at(sa.Inputs, "metadata", "annotations", "azure.workload.identity/client-id") == nil {
+		t.Error("the operator's service account does not name the identity")
+	}
+	if !dependsOn(p, one(t, p, "kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer").URN, restart.URN) {
+		t.Error("the ScaledObject does not wait for the operator's restart")
 	}
 }

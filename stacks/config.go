@@ -27,15 +27,22 @@ type Config struct {
 	Namespace string `key:"namespace" default:"edw" help:"Kubernetes namespace of the workload."`
 
 	Cluster struct {
-		Name              string   `key:"clusterName" help:"Cluster name; default edw-<stack>."`
-		Version           string   `key:"clusterVersion" default:"1.33" help:"Kubernetes version."`
-		AvailabilityZones int      `key:"clusterAvailabilityZones" default:"2" help:"AWS: availability zones of the VPC (2 or 3), each with a private subnet, a public subnet and a NAT gateway."`
-		VpcCidr           string   `key:"clusterVpcCidr" default:"10.0.0.0/16" help:"AWS: VPC address range (a /16)."`
-		SystemNodeType    string   `key:"clusterSystemNodeType" help:"Instance type (AWS) or VM size (Azure) of the system nodes, where the controllers run; default m6i.large or Standard_D4ds_v5."`
-		SystemNodeCount   int      `key:"clusterSystemNodeCount" default:"2" help:"Nodes in the system node group."`
-		EndpointAccess    string   `key:"clusterEndpointAccess" default:"public-and-private" help:"AWS: who reaches the API endpoint: public-and-private (nodes inside the VPC, you from clusterPublicAccessCidrs), public, or private (run pulumi from inside the VPC)."`
-		PublicAccessCidrs []string `key:"clusterPublicAccessCidrs" default:"0.0.0.0/0" help:"AWS: address ranges that may reach a public API endpoint; narrow it to your own."`
-		LogRetentionDays  int      `key:"clusterLogRetentionDays" default:"90" help:"AWS: days CloudWatch keeps the control plane's logs (a CloudWatch retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)."`
+		Name                 string   `key:"clusterName" help:"Cluster name; default edw-<stack>."`
+		Version              string   `key:"clusterVersion" default:"1.33" help:"Kubernetes version."`
+		AvailabilityZones    int      `key:"clusterAvailabilityZones" default:"2" help:"AWS: availability zones of the VPC (2 or 3), each with a private subnet, a public subnet and a NAT gateway."`
+		VpcCidr              string   `key:"clusterVpcCidr" default:"10.0.0.0/16" help:"AWS: VPC address range (a /16)."`
+		SystemNodeType       string   `key:"clusterSystemNodeType" help:"Instance type (AWS) or VM size (Azure) of the system nodes, where the controllers run; default m6i.large or Standard_D4ds_v5."`
+		SystemNodeCount      int      `key:"clusterSystemNodeCount" default:"2" help:"Nodes in the system node group."`
+		EndpointAccess       string   `key:"clusterEndpointAccess" default:"public-and-private" help:"AWS: who reaches the API endpoint: public-and-private (nodes inside the VPC, you from clusterPublicAccessCidrs), public, or private (run pulumi from inside the VPC)."`
+		PublicAccessCidrs    []string `key:"clusterPublicAccessCidrs" default:"0.0.0.0/0" help:"AWS: address ranges that may reach a public API endpoint; narrow it to your own."`
+		AdminGroupObjectIDs  []string `key:"clusterAdminGroupObjectIds" help:"Azure: Entra ID groups made cluster admins, besides whoever runs pulumi."`
+		KubeloginMode        string   `key:"clusterKubeloginMode" default:"azurecli" help:"Azure: how the kubeconfig's kubelogin signs in: azurecli (az login, also in the workflows), workloadidentity, spn or msi."`
+		UpgradeChannel       string   `key:"clusterUpgradeChannel" default:"patch" help:"Azure: Kubernetes auto-upgrade channel (patch, stable, rapid, node-image or none)."`
+		NodeOSUpgradeChannel string   `key:"clusterNodeOsUpgradeChannel" default:"NodeImage" help:"Azure: node OS upgrade channel (NodeImage, SecurityPatch, Unmanaged or None)."`
+		MaintenanceDay       string   `key:"clusterMaintenanceDay" default:"Sunday" help:"Azure: weekday of the weekly maintenance window, when both channels may upgrade."`
+		MaintenanceStartTime string   `key:"clusterMaintenanceStartTime" default:"00:00" help:"Azure: start of the maintenance window, HH:MM in UTC."`
+		MaintenanceHours     int      `key:"clusterMaintenanceDurationHours" default:"4" help:"Azure: length of the maintenance window in hours (4 to 24)."`
+		LogRetentionDays     int      `key:"clusterLogRetentionDays" default:"90" help:"AWS: days CloudWatch keeps the control plane's logs (a CloudWatch retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)."`
 	}
 
 	Queue struct {
@@ -218,16 +225,21 @@ var (
 	k8sVersion  = regexp.MustCompile(`^1\.[0-9]{2}$`)
 	imageRef    = regexp.MustCompile(`^[a-z0-9.\-:/_@]+$`)
 	// karpenterDuration is the NodePool CRD's pattern for durations.
-	karpenterDuration = regexp.MustCompile(`^(([0-9]+(s|m|h))+|Never)$`)
-	karpenterGrace    = regexp.MustCompile(`^([0-9]+(s|m|h))+$`)
-	monitorWorkspace  = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$`)
-	capacities        = []string{"spot", "on-demand"}
-	archs             = []string{"amd64", "arm64"}
-	karpModes         = []string{"controller", "auto"}
-	clouds            = []string{"aws", "azure"}
-	imageFamilies     = []string{"AzureLinux", "Ubuntu2204"}
-	maxRetention      = 1209600
-	endpointAccesses  = []string{string(cluster.EndpointPublicAndPrivate), string(cluster.EndpointPublic), string(cluster.EndpointPrivate)}
+	karpenterDuration     = regexp.MustCompile(`^(([0-9]+(s|m|h))+|Never)$`)
+	karpenterGrace        = regexp.MustCompile(`^([0-9]+(s|m|h))+$`)
+	monitorWorkspace      = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$`)
+	capacities            = []string{"spot", "on-demand"}
+	archs                 = []string{"amd64", "arm64"}
+	karpModes             = []string{"controller", "auto"}
+	clouds                = []string{"aws", "azure"}
+	imageFamilies         = []string{"AzureLinux", "Ubuntu2204"}
+	maxRetention          = 1209600
+	kubeloginModes        = []string{"azurecli", "workloadidentity", "spn", "msi"}
+	upgradeChannels       = []string{"patch", "stable", "rapid", "node-image", "none"}
+	nodeOSUpgradeChannels = []string{"NodeImage", "SecurityPatch", "Unmanaged", "None"}
+	weekdays              = []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
+	guid                  = regexp.MustCompile(`^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$`)
+	endpointAccesses      = []string{string(cluster.EndpointPublicAndPrivate), string(cluster.EndpointPublic), string(cluster.EndpointPrivate)}
 	// logRetentions are the retentions CloudWatch Logs accepts, in days.
 	logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
@@ -258,6 +270,7 @@ func (c *Config) validate() error {
 		bad("clusterVpcCidr", "is %q: want a /16 range like 10.0.0.0/16", c.Cluster.VpcCidr)
 	}
 	c.validateEndpoint(bad)
+	c.validateAKS(bad)
 	if !slices.Contains(logRetentions, c.Cluster.LogRetentionDays) {
 		bad("clusterLogRetentionDays", "is %d: want a CloudWatch retention, one of %v", c.Cluster.LogRetentionDays, logRetentions)
 	}
@@ -393,6 +406,34 @@ func (c *Config) validateEndpoint(bad func(key, format string, args ...any)) {
 	for _, cidr := range c.Cluster.PublicAccessCidrs {
 		if p, err := netip.ParsePrefix(cidr); err != nil || !p.Addr().Is4() {
 			bad("clusterPublicAccessCidrs", "has %q: want IPv4 ranges like 203.0.113.0/24", cidr)
+		}
+	}
+}
+
+// validateAKS checks the Azure cluster's sign-in, upgrades and window.
+func (c *Config) validateAKS(bad func(key, format string, args ...any)) {
+	for _, k := range []struct {
+		key, value string
+		allowed    []string
+	}{
+		{"clusterKubeloginMode", c.Cluster.KubeloginMode, kubeloginModes},
+		{"clusterUpgradeChannel", c.Cluster.UpgradeChannel, upgradeChannels},
+		{"clusterNodeOsUpgradeChannel", c.Cluster.NodeOSUpgradeChannel, nodeOSUpgradeChannels},
+		{"clusterMaintenanceDay", c.Cluster.MaintenanceDay, weekdays},
+	} {
+		if !slices.Contains(k.allowed, k.value) {
+			bad(k.key, "is %q: want one of %s", k.value, strings.Join(k.allowed, ", "))
+		}
+	}
+	if _, err := time.Parse("15:04", c.Cluster.MaintenanceStartTime); err != nil {
+		bad("clusterMaintenanceStartTime", "is %q: want HH:MM in UTC, like 00:00", c.Cluster.MaintenanceStartTime)
+	}
+	if h := c.Cluster.MaintenanceHours; h < 4 || h > 24 {
+		bad("clusterMaintenanceDurationHours", "is %d: want 4 to 24 (AKS needs 4 hours with auto-upgrade)", h)
+	}
+	for _, id := range c.Cluster.AdminGroupObjectIDs {
+		if !guid.MatchString(id) {
+			bad("clusterAdminGroupObjectIds", "has %q: want Entra ID group object ids (GUIDs)", id)
 		}
 	}
 }

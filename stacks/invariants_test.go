@@ -115,9 +115,11 @@ func unscopedGrants(p *render.Plan) []string {
 	}
 	for _, r := range p.Find("azure-native:authorization:RoleAssignment") {
 		scope := fmt.Sprint(r.Inputs["scope"])
-		// Only a queue, a table or a registry (or a monitor workspace) may
-		// be a scope: never a subscription, group or whole account.
-		if !strings.Contains(scope, "/queues/") && !strings.Contains(scope, "/tables/") && !strings.Contains(strings.ToLower(scope), "registr") && !strings.Contains(scope, "Microsoft.Monitor") {
+		// Only a queue, a table, a registry, the cluster (or a monitor
+		// workspace) may be a scope: never a subscription, group or whole
+		// account.
+		lower := strings.ToLower(scope)
+		if !strings.Contains(scope, "/queues/") && !strings.Contains(scope, "/tables/") && !strings.Contains(lower, "registr") && !strings.Contains(lower, "managedcluster") && !strings.Contains(scope, "Microsoft.Monitor") {
 			v = append(v, fmt.Sprintf("%s: scope %s", r.Name, scope))
 		}
 	}

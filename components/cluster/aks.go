@@ -2,12 +2,17 @@ package cluster
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 
+	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
 	containerservice "github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2/v20241002preview"
 	"github.com/pulumi/pulumi-azure-native-sdk/managedidentity/v2"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
+
+	"github.com/edw-project/edw/components/identity"
 )
 
 // AksToken is the component's type token.
@@ -32,8 +37,38 @@ type AksArgs struct {
 	// SystemNodeSize and SystemNodeCount size the system pool. Required.
 	SystemNodeSize  string
 	SystemNodeCount int
+	// SubscriptionID and TenantID place the role assignment and Entra ID
+	// integration. Required.
+	SubscriptionID, TenantID string
+	// DeployerObjectID is who runs pulumi: made cluster admin through
+	// Azure RBAC, so that the program can deploy to the cluster. Required.
+	DeployerObjectID string
+	// AdminGroupObjectIDs are Entra ID groups made cluster admin too.
+	// Optional.
+	AdminGroupObjectIDs []string
+	// KubeloginMode is how kubelogin gets an Entra ID token for the
+	// kubeconfig (azurecli, workloadidentity, spn, msi). Required.
+	KubeloginMode string
+	// UpgradeChannel and NodeOSUpgradeChannel keep the cluster and its
+	// node images current, inside Maintenance. Required.
+	UpgradeChannel, NodeOSUpgradeChannel string
+	Maintenance                          MaintenanceWindow
 	// Tags for every Azure resource. Optional.
 	Tags pulumi.StringMap
+}
+
+// MaintenanceWindow is a weekly window, in UTC, for both upgrade channels.
+type MaintenanceWindow struct {
+	// Day is a weekday (Sunday...Saturday), StartTime its HH:MM.
+	Day, StartTime string
+	// DurationHours is at least 4, as AKS requires with auto-upgrade.
+	DurationHours int
+}
+
+// The maintenance configurations AKS reads for its two upgrade channels.
+var maintenanceConfigs = []struct{ name, config string }{
+	{"upgrades", "aksManagedAutoUpgradeSchedule"},
+	{"node-os-upgrades", "aksManagedNodeOSUpgradeSchedule"},
 }
 
 // Aks is an AKS cluster with node auto-provisioning (Karpenter), Azure CNI
@@ -57,8 +92,8 @@ type Aks struct {
 
 // NewAks creates the cluster.
 func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.ResourceOption) (*Aks, error) {
-	if args == nil || args.ResourceGroupName == nil || args.Name == "" || args.Version == "" || args.SystemNodeSize == "" || args.SystemNodeCount < 1 {
-		return nil, fmt.Errorf("cluster %q: ResourceGroupName, Name, Version, SystemNodeSize and SystemNodeCount are required", name)
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("cluster %q: %w", name, err)
 	}
 	c := &Aks{}
 	if err := ctx.RegisterComponentResource(AksToken, name, c, opts...); err != nil {
@@ -77,6 +112,19 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 		DnsPrefix:         pulumi.String(args.Name),
 		KubernetesVersion: pulumi.String(args.Version),
 		EnableRBAC:        pulumi.Bool(true),
+		// Entra ID accounts only, authorized by Azure RBAC: no shared
+		// admin certificate to leak or rotate.
+		DisableLocalAccounts: pulumi.Bool(true),
+		AadProfile: &containerservice.ManagedClusterAADProfileArgs{
+			Managed:             pulumi.Bool(true),
+			EnableAzureRBAC:     pulumi.Bool(true),
+			TenantID:            pulumi.String(args.TenantID),
+			AdminGroupObjectIDs: pulumi.ToStringArray(args.AdminGroupObjectIDs),
+		},
+		AutoUpgradeProfile: &containerservice.ManagedClusterAutoUpgradeProfileArgs{
+			UpgradeChannel:       pulumi.String(args.UpgradeChannel),
+			NodeOSUpgradeChannel: pulumi.String(args.NodeOSUpgradeChannel),
+		},
 		Identity: &containerservice.ManagedClusterIdentityArgs{
 			Type:                   containerservice.ResourceIdentityTypeUserAssigned,
 			UserAssignedIdentities: pulumi.StringArray{controlPlane.ID()},
@@ -98,7 +146,9 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 			NetworkPolicy:     pulumi.String("cilium"),
 			PodCidr:           pulumi.String(podCIDR),
 		},
-		// Node auto-provisioning: AKS runs Karpenter for the workload's nodes.
+		// Node auto-provisioning: AKS runs Karpenter for the workload's
+		// nodes. Only the preview API versions have it; this package is the
+		// newest of them in the SDK.
 		NodeProvisioningProfile:   &containerservice.ManagedClusterNodeProvisioningProfileArgs{Mode: pulumi.String("Auto")},
 		OidcIssuerProfile:         &containerservice.ManagedClusterOIDCIssuerProfileArgs{Enabled: pulumi.Bool(true)},
 		SecurityProfile:           &containerservice.ManagedClusterSecurityProfileArgs{WorkloadIdentity: &containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs{Enabled: pulumi.Bool(true)}},
@@ -108,18 +158,48 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
+	for _, m := range maintenanceConfigs {
+		if _, err := containerservice.NewMaintenanceConfiguration(ctx, name+"-"+m.name, &containerservice.MaintenanceConfigurationArgs{
+			ResourceGroupName: args.ResourceGroupName,
+			ResourceName:      cluster.Name,
+			ConfigName:        pulumi.String(m.config),
+			MaintenanceWindow: &containerservice.MaintenanceWindowArgs{
+				Schedule: &containerservice.ScheduleArgs{Weekly: &containerservice.WeeklyScheduleArgs{
+					DayOfWeek: pulumi.String(args.Maintenance.Day), IntervalWeeks: pulumi.Int(1),
+				}},
+				StartTime:     pulumi.String(args.Maintenance.StartTime),
+				DurationHours: pulumi.Int(args.Maintenance.DurationHours),
+				UtcOffset:     pulumi.String("+00:00"),
+			},
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	admin, err := authorization.NewRoleAssignment(ctx, name+"-deployer-admin", &authorization.RoleAssignmentArgs{
+		PrincipalId:      pulumi.String(args.DeployerObjectID),
+		RoleDefinitionId: pulumi.String(identity.RoleDefinitionID(args.SubscriptionID, identity.AKSRBACClusterAdmin)),
+		Scope:            cluster.ID(),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	// With local accounts off, AKS hands out an exec kubeconfig whose
+	// kubelogin asks a person to sign in; the program, the workflows and
+	// the user's tools need the mode that fits where they run.
 	creds := containerservice.ListManagedClusterUserCredentialsOutput(ctx, containerservice.ListManagedClusterUserCredentialsOutputArgs{
-		ResourceGroupName: args.ResourceGroupName, ResourceName: cluster.Name,
+		ResourceGroupName: args.ResourceGroupName, ResourceName: cluster.Name, Format: pulumi.String("exec"),
 	}, pulumi.Parent(c))
 	kubeconfig := creds.Kubeconfigs().Index(pulumi.Int(0)).Value().ApplyT(func(b64 string) (string, error) {
 		b, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {
 			return "", fmt.Errorf("cluster %q: kubeconfig: %w", name, err)
 		}
-		return string(b), nil
+		return KubeloginConfig(b, args.KubeloginMode)
 	}).(pulumi.StringOutput)
 	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
-	c.Provider, err = kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{Kubeconfig: c.Kubeconfig}, parent)
+	// The provider waits for the deployer's role: without it, the first
+	// object it creates is forbidden.
+	c.Provider, err = kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{Kubeconfig: c.Kubeconfig}, parent, pulumi.DependsOn([]pulumi.Resource{admin}))
 	if err != nil {
 		return nil, err
 	}
@@ -131,4 +211,52 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 		"clusterName": c.ClusterName, "kubeconfig": c.Kubeconfig, "oidcIssuerUrl": c.OidcIssuerUrl,
 		"kubeletObjectId": c.KubeletObjectId, "controlPlaneIdentityName": c.ControlPlaneIdentityName,
 	})
+}
+
+func (a *AksArgs) validate() error {
+	switch {
+	case a == nil:
+		return fmt.Errorf("args are required")
+	case a.ResourceGroupName == nil || a.Name == "" || a.Version == "" || a.SystemNodeSize == "" || a.SystemNodeCount < 1:
+		return fmt.Errorf("ResourceGroupName, Name, Version, SystemNodeSize and SystemNodeCount are required")
+	case a.SubscriptionID == "" || a.TenantID == "" || a.DeployerObjectID == "" || a.KubeloginMode == "":
+		return fmt.Errorf("SubscriptionID, TenantID, DeployerObjectID and KubeloginMode are required")
+	case a.UpgradeChannel == "" || a.NodeOSUpgradeChannel == "" || a.Maintenance.Day == "" || a.Maintenance.StartTime == "" || a.Maintenance.DurationHours < 4:
+		return fmt.Errorf("UpgradeChannel, NodeOSUpgradeChannel and a Maintenance window of 4 hours or more are required")
+	}
+	return nil
+}
+
+// kubelogin is the exec plugin that turns an Entra ID sign-in into a
+// Kubernetes token.
+const kubelogin = "kubelogin"
+
+// KubeloginConfig rewrites each kubelogin user of an AKS exec kubeconfig
+// to sign in with mode, keeping the server, tenant and cloud it names;
+// other users are left as they are. The result is JSON.
+func KubeloginConfig(kubeconfig []byte, mode string) (string, error) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(kubeconfig, &doc); err != nil {
+		return "", fmt.Errorf("kubeconfig: %w", err)
+	}
+	users, _ := doc["users"].([]any)
+	for _, u := range users {
+		user, _ := u.(map[string]any)["user"].(map[string]any)
+		exec, _ := user["exec"].(map[string]any)
+		if exec == nil || exec["command"] != kubelogin {
+			continue
+		}
+		args, _ := exec["args"].([]any)
+		kept := []any{"get-token", "--login", mode}
+		for i := 0; i+1 < len(args); i++ {
+			switch args[i] {
+			case "--server-id", "--tenant-id", "--environment":
+				kept = append(kept, args[i], args[i+1])
+				i++
+			}
+		}
+		exec["args"] = kept
+	}
+	b, err := json.Marshal(doc)
+	return string(b), err
 }

@@ -24,6 +24,9 @@ const (
 	AcrPull                     = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 	// MonitoringDataReader queries an Azure Monitor workspace's metrics.
 	MonitoringDataReader = "b0d8363b-8ddd-447d-831f-62ca05bff136"
+	// AKSRBACClusterAdmin manages everything in a cluster with Azure RBAC
+	// ("Azure Kubernetes Service RBAC Cluster Admin").
+	AKSRBACClusterAdmin = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 )
 
 const (
@@ -83,6 +86,8 @@ type Federated struct {
 	// Ready is what a pod needs before it can authenticate: the federated
 	// credential and the role assignments.
 	Ready []pulumi.Resource `pulumi:"-"`
+	// Credential is the federated credential.
+	Credential pulumi.CustomResource `pulumi:"-"`
 }
 
 // NewFederated creates the identity, its federated credential, its role
@@ -117,7 +122,7 @@ func NewFederated(ctx *pulumi.Context, name string, args *FederatedArgs, opts ..
 	if err != nil {
 		return nil, err
 	}
-	c.Ready = []pulumi.Resource{fic}
+	c.Credential, c.Ready = fic, []pulumi.Resource{fic}
 	for _, g := range args.Grants {
 		ra, err := authorization.NewRoleAssignment(ctx, name+"-"+g.Name, &authorization.RoleAssignmentArgs{
 			PrincipalId:      id.PrincipalId,

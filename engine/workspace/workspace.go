@@ -96,12 +96,34 @@ func Setup(o Options) (*Env, error) {
 			return nil, err
 		}
 	}
+	if err := kubeloginOnPath(o); err != nil {
+		return nil, err
+	}
 	var err error
 	// NewPulumiCommand takes the folder above bin/.
 	if e.cli, err = auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: filepath.Dir(o.Bin)}); err != nil {
 		return nil, err
 	}
 	return e, e.installPlugins()
+}
+
+// kubeloginOnPath puts the stand-in, named kubelogin, first on PATH: the
+// kubeconfig of an AKS cluster with local accounts off runs kubelogin to
+// sign in with Entra ID, and the Kubernetes provider finds it there as it
+// would the real one.
+func kubeloginOnPath(o Options) error {
+	dir := filepath.Join(o.Dir, "path")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	link := filepath.Join(dir, "kubelogin")
+	if err := os.Remove(link); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if err := os.Symlink(filepath.Join(o.Bin, standInBinary), link); err != nil {
+		return err
+	}
+	return os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
 
 // installPlugins installs each plugin at every version of its SDK module
@@ -158,6 +180,11 @@ func (e *Env) Stack(ctx context.Context, name string, transforms ...pulumi.Resou
 	settings, err := workspace.LoadProjectStack(sink, project, filepath.Join(e.Root, "Pulumi."+name+".yaml"))
 	if err != nil {
 		return auto.Stack{}, err
+	}
+	if name == "azure" {
+		if err := e.kedaAddon(); err != nil {
+			return auto.Stack{}, fmt.Errorf("the KEDA add-on's stand-in: %w", err)
+		}
 	}
 	work := filepath.Join(e.Dir, "work", name)
 	if err := os.MkdirAll(work, 0o755); err != nil {

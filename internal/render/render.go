@@ -134,12 +134,13 @@ func (p *Plan) ByURN() map[string]Resource {
 }
 
 // Manifests are the Kubernetes objects among the resources: every
-// kubernetes: resource but providers and charts (whose objects the chart
-// renders at deploy time).
+// kubernetes: resource but providers, charts (whose objects the chart
+// renders at deploy time) and patches (a few fields of an object someone
+// else owns, such as a cluster add-on).
 func (p *Plan) Manifests() []Resource {
 	var out []Resource
 	for _, r := range p.Resources {
-		if r.Custom && strings.HasPrefix(r.Type, "kubernetes:") && !strings.HasPrefix(r.Type, "kubernetes:helm.sh/") {
+		if r.Custom && strings.HasPrefix(r.Type, "kubernetes:") && !strings.HasPrefix(r.Type, "kubernetes:helm.sh/") && !strings.HasSuffix(r.Type, "Patch") {
 			out = append(out, r)
 		}
 	}

@@ -1,13 +1,14 @@
 // Command pulumi-resource-standin is the stand-in provider plugin for
 // aws, azure-native, eks and docker-build (see package standin). One
 // binary plays them all: installed as pulumi-resource-<package>, it plays
-// that package.
+// that package; named kubelogin, it plays Entra ID's kubelogin.
 package main
 
 import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -24,6 +25,9 @@ func main() {
 }
 
 func run() error {
+	if filepath.Base(os.Args[0]) == standin.KubeloginCommand {
+		return standin.Kubelogin(os.Args[1:], standin.EnvFromOS(), os.Stdout)
+	}
 	pkg, version, err := standin.PluginFromPath(os.Args[0])
 	if err != nil {
 		return err
