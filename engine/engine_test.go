@@ -45,6 +45,8 @@ type stackCase struct {
 	// credentialsInKubeconfig: the cluster's kubeconfig holds credentials,
 	// so no copy of it may be in clear.
 	credentialsInKubeconfig bool
+	// builds: the program builds the images (not prebuilt).
+	builds bool
 	// checkUp checks what the cloud keeps after the first up, given the
 	// steps that finished, in order.
 	checkUp func(t *testing.T, k *workspace.Kube, done []step)
@@ -57,7 +59,7 @@ var (
 )
 
 var cases = []stackCase{
-	{name: "aws", checkUp: checkEKS, destroyOrder: []order{
+	{name: "aws", builds: true, checkUp: checkEKS, destroyOrder: []order{
 		{scaledObject, consumer},
 		{consumer, nodePool},
 		{nodePool, [2]string{"kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "workload-nodeclass"}},
@@ -149,6 +151,22 @@ func lifecycle(t *testing.T, k *workspace.Kube, c stackCase) {
 		t.Errorf("changing edw:kedaQueueLength: %v, want one update, of the ScaledObject", changed)
 	}
 	checkDeployed(t, k, updatedQueueLength)
+
+	// Nodes of a second architecture: the NodePool admits them and, where
+	// the program builds the images, they are built again for both, which
+	// a registry with immutable tags must accept.
+	if err := s.SetConfig(ctx, "edw:karpenterArchitectures", auto.ConfigValue{Value: "amd64,arm64"}); err != nil {
+		t.Fatal(err)
+	}
+	_, done = run(t, "second architecture", func(ch chan<- events.EngineEvent) error {
+		_, err := s.Up(ctx, optup.EventStreams(ch))
+		return err
+	})
+	rebuilt := slices.ContainsFunc(changes(done), func(s step) bool { return is(s.urn, "docker-build:index:Image", "images-consumer") })
+	pool := slices.ContainsFunc(changes(done), func(s step) bool { return is(s.urn, nodePool[0], nodePool[1]) })
+	if !pool || rebuilt != c.builds {
+		t.Errorf("adding arm64 nodes: NodePool changed %v, consumer image rebuilt %v (want %v): %v", pool, rebuilt, c.builds, changes(done))
+	}
 
 	start = time.Now()
 	_, done = run(t, "destroy", func(ch chan<- events.EngineEvent) error {

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -148,7 +149,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	scaler, err := cfg.newScaler(ctx, namespace, wl.ConsumerDeployment, scaling{
 		install: &keda.InstallArgs{
 			NodeSelector: systemSelector, Toleration: cluster.CriticalAddonsOnly,
-			DependsOn: append([]pulumi.Resource{kedaID, kedaID.Association}, eks.SystemNodes...),
+			DependsOn: append(slices.Clone(kedaID.Ready), eks.SystemNodes...),
 		},
 		queue: keda.Trigger{
 			Type:     "aws-sqs-queue",

@@ -522,13 +522,28 @@ func TestAWSImagesBuildFromAppsAndSkipPreview(t *testing.T) {
 		if at(img, "context", "location") != "apps" || at(img, "dockerfile", "location") != "apps/"+app+"/Dockerfile" {
 			t.Errorf("%s build context %v, dockerfile %v", app, at(img, "context"), at(img, "dockerfile"))
 		}
-		if img["push"] != true || img["buildOnPreview"] != false {
-			t.Errorf("%s: push %v, buildOnPreview %v; want a push on up and no build on preview", app, img["push"], img["buildOnPreview"])
+		export := at(img, "exports", 0, "image")
+		if at(export, "push") != true || at(export, "pushByDigest") != true || img["tags"] != nil || img["buildOnPreview"] != false {
+			t.Errorf("%s: export %v, tags %v, buildOnPreview %v; want a push by digest on up, untagged, and no build on preview", app, export, img["tags"], img["buildOnPreview"])
+		}
+		if at(img, "labels", "edw.dev/sources") == nil {
+			t.Errorf("%s: no label names the sources", app)
 		}
 		repo := one(t, p, "aws:ecr/repository:Repository", "images-"+app).Inputs
 		if repo["imageTagMutability"] != "IMMUTABLE" || at(repo, "imageScanningConfiguration", "scanOnPush") != true {
 			t.Errorf("%s repository %v", app, repo)
 		}
+		if ref := p.Outputs["imageRefs"].(map[string]string)[app]; !strings.HasSuffix(ref, "/images-"+app+"@sha256:"+strings.Repeat("0", 64)) {
+			t.Errorf("%s image ref %s, want <repository>@<digest>", app, ref)
+		}
+	}
+	// The images run on every architecture the nodes may have.
+	arm, err := renderStack(t, "aws", map[string]string{"edw:karpenterArchitectures": "amd64,arm64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(one(t, arm, "docker-build:index:Image", "images-consumer").Inputs["platforms"]); got != "[linux/amd64 linux/arm64]" {
+		t.Errorf("platforms %s with amd64 and arm64 nodes", got)
 	}
 }
 

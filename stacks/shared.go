@@ -55,7 +55,11 @@ func (c *Config) imageSources() images.Sources {
 	if c.Images.Producer != "" {
 		refs[workload.Producer] = c.Images.Producer
 	}
-	return images.Sources{Apps: []string{workload.Consumer, workload.Producer}, Context: AppsDir, Prebuilt: refs}
+	var platforms []string
+	for _, arch := range c.Karpenter.Architectures {
+		platforms = append(platforms, "linux/"+arch)
+	}
+	return images.Sources{Apps: []string{workload.Consumer, workload.Producer}, Context: AppsDir, Prebuilt: refs, Platforms: platforms}
 }
 
 // stackTags mark every cloud resource with the project and stack.

@@ -47,6 +47,10 @@ type PodIdentity struct {
 	// Association is the pod identity association; depend on it to know
 	// the role is usable.
 	Association *awseks.PodIdentityAssociation `pulumi:"-"`
+	// Ready is what a pod needs before its calls are allowed: the role,
+	// its policies and the association. (Depending on the component
+	// itself would cover only the children registered by then.)
+	Ready []pulumi.Resource `pulumi:"-"`
 }
 
 // NewPodIdentity creates the role, its policy, the association and, when
@@ -67,20 +71,25 @@ func NewPodIdentity(ctx *pulumi.Context, name string, args *PodIdentityArgs, opt
 	if err != nil {
 		return nil, err
 	}
+	c.Ready = []pulumi.Resource{role}
 	if len(args.Statements) > 0 {
-		if _, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
+		policy, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
 			Role:   role.ID(),
 			Policy: PolicyDocument(args.Statements...),
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
 			return nil, err
 		}
+		c.Ready = append(c.Ready, policy)
 	}
 	for i, arn := range args.ManagedPolicyArns {
-		if _, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-managed-%d", name, i), &iam.RolePolicyAttachmentArgs{
+		attachment, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-managed-%d", name, i), &iam.RolePolicyAttachmentArgs{
 			Role: role.Name, PolicyArn: pulumi.String(arn),
-		}, parent); err != nil {
+		}, parent)
+		if err != nil {
 			return nil, err
 		}
+		c.Ready = append(c.Ready, attachment)
 	}
 	if args.CreateServiceAccount {
 		if _, err := corev1.NewServiceAccount(ctx, name+"-sa", &corev1.ServiceAccountArgs{
@@ -99,6 +108,7 @@ func NewPodIdentity(ctx *pulumi.Context, name string, args *PodIdentityArgs, opt
 	if err != nil {
 		return nil, err
 	}
+	c.Ready = append(c.Ready, c.Association)
 	c.RoleArn, c.RoleName = role.Arn, role.Name
 	c.ServiceAccountName = c.Association.ServiceAccount
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{

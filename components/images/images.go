@@ -17,8 +17,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// defaultPlatform is the nodes' platform.
-const defaultPlatform = "linux/amd64"
+const (
+	// defaultPlatform is the nodes' platform.
+	defaultPlatform = "linux/amd64"
+	// sourcesLabel names the hash of the sources an image was built from.
+	sourcesLabel = "edw.dev/sources"
+)
 
 // Sources are the apps to package and where their images come from.
 type Sources struct {
@@ -31,8 +35,9 @@ type Sources struct {
 	// Prebuilt maps an app to an image reference to use instead of
 	// building it (a deploy then needs no Docker). Optional.
 	Prebuilt map[string]string
-	// Platform of the built images. Optional; default linux/amd64.
-	Platform string
+	// Platforms of the built images, one per node architecture (e.g.
+	// linux/amd64, linux/arm64). Optional; default linux/amd64.
+	Platforms []string
 }
 
 // target says where an app's image is pushed: the repository (without
@@ -43,57 +48,66 @@ type target func(app string) (repository pulumi.StringInput, registry dockerbuil
 // built from the sources and pushed where to says.
 func (s Sources) images(ctx *pulumi.Context, name string, to target, parent pulumi.ResourceOption) (pulumi.StringMap, error) {
 	refs := pulumi.StringMap{}
-	var tag string
+	var sources string
 	for _, app := range s.Apps {
 		if ref, ok := s.Prebuilt[app]; ok {
 			refs[app] = pulumi.String(ref)
 			continue
 		}
-		if tag == "" {
-			// Tags are immutable: name each build after its sources, so an
-			// unchanged tree reuses its image and a changed one gets a new tag.
+		if sources == "" {
 			var err error
-			if tag, err = contentTag(s.Context); err != nil {
+			if sources, err = contentTag(s.Context); err != nil {
 				return nil, fmt.Errorf("images %q: %w", name, err)
 			}
 		}
 		repository, registry := to(app)
 		img, err := build(ctx, name+"-"+app, &buildArgs{
-			app: app, tag: tag, context: s.Context, platform: s.Platform, repository: repository, registry: registry,
+			app: app, sources: sources, context: s.Context, platforms: s.Platforms, repository: repository, registry: registry,
 		}, parent)
 		if err != nil {
 			return nil, err
 		}
-		refs[app] = img.Ref
+		refs[app] = pulumi.Sprintf("%s@%s", repository, img.Digest)
 	}
 	return refs, nil
 }
 
 // buildArgs describe one app's image.
 type buildArgs struct {
-	app, tag, context, platform string
-	// repository is where the image goes, without tag.
+	app, sources, context string
+	platforms             []string
+	// repository is where the image goes.
 	repository pulumi.StringInput
 	// registry logs in to push.
 	registry dockerbuild.RegistryArgs
 }
 
-// build builds <context>/<app>/Dockerfile and pushes it as
-// <repository>:<tag>; the image's Ref is pinned by digest.
+// build builds <context>/<app>/Dockerfile and pushes it to repository by
+// digest, untagged. Builds are not reproducible, so a tag would collide in
+// a registry with immutable tags: the same sources built again (for a new
+// platform, or by a retried up) give another digest under the same tag,
+// which ECR refuses. A digest names one build only; the sources' hash
+// goes in a label, and into the inputs, so that changed sources rebuild.
 func build(ctx *pulumi.Context, name string, b *buildArgs, parent pulumi.ResourceOption) (*dockerbuild.Image, error) {
-	platform := b.platform
-	if platform == "" {
-		platform = defaultPlatform
+	platforms := dockerbuild.PlatformArray{}
+	for _, p := range b.platforms {
+		platforms = append(platforms, dockerbuild.Platform(p))
+	}
+	if len(platforms) == 0 {
+		platforms = append(platforms, dockerbuild.Platform(defaultPlatform))
 	}
 	return dockerbuild.NewImage(ctx, name, &dockerbuild.ImageArgs{
 		Context:    &dockerbuild.BuildContextArgs{Location: pulumi.String(b.context)},
 		Dockerfile: &dockerbuild.DockerfileArgs{Location: pulumi.String(filepath.Join(b.context, b.app, "Dockerfile"))},
-		Platforms:  dockerbuild.PlatformArray{dockerbuild.Platform(platform)},
-		Push:       pulumi.Bool(true),
+		Platforms:  platforms,
+		Labels:     pulumi.StringMap{sourcesLabel: pulumi.String(b.sources)},
+		Push:       pulumi.Bool(false),
+		Exports: dockerbuild.ExportArray{dockerbuild.ExportArgs{Image: &dockerbuild.ExportImageArgs{
+			Names: pulumi.StringArray{b.repository}, Push: pulumi.Bool(true), PushByDigest: pulumi.Bool(true),
+		}}},
 		// A preview shows the build without running it, so pull-request
 		// previews need no Docker.
 		BuildOnPreview: pulumi.Bool(false),
-		Tags:           pulumi.StringArray{pulumi.Sprintf("%s:%s", b.repository, b.tag)},
 		Registries:     dockerbuild.RegistryArray{b.registry},
 	}, parent)
 }

@@ -202,7 +202,8 @@ func newController(ctx *pulumi.Context, name string, args *EksArgs, parent pulum
 	if err != nil {
 		return nil, err
 	}
-	deps := append([]pulumi.Resource{crds, entry, id, id.Association, q}, rules...)
+	deps := append([]pulumi.Resource{crds, entry, q}, id.Ready...)
+	deps = append(deps, rules...)
 	deps = append(append(deps, nodeRole.Attachments...), args.SystemNodes...)
 	chart, err := helmv4.NewChart(ctx, name+"-controller", &helmv4.ChartArgs{
 		Chart:     pulumi.String(chartRepo),

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -13,7 +14,9 @@ import (
 // dockerBuild stands in for docker-build without building or pushing
 // anything (there is no Docker engine where it runs): an image's digest is
 // a hash of what would be built, so that it changes when the build does,
-// and its ref pins the first tag's repository to that digest.
+// and its ref pins the first tag's repository to that digest. ECR
+// repositories with immutable tags refuse to move a tag to another
+// digest, as a rebuild under the same tag would.
 type dockerBuild struct{}
 
 func (dockerBuild) configure(func(string) string)                  {}
@@ -24,7 +27,7 @@ func (dockerBuild) invoke(tok string, _ resource.PropertyMap, _ finder) (resourc
 	return nil, noAnswer(tok)
 }
 
-func (dockerBuild) compute(typ, urnName, id string, in, _ resource.PropertyMap) (string, resource.PropertyMap, error) {
+func (dockerBuild) compute(typ, urnName, id string, in, old resource.PropertyMap) (string, resource.PropertyMap, error) {
 	if id == "" {
 		id = genericID(urnName)
 	}
@@ -35,11 +38,29 @@ func (dockerBuild) compute(typ, urnName, id string, in, _ resource.PropertyMap) 
 	if err != nil {
 		return "", nil, err
 	}
+	if err := keepsImmutableTags(in, old, digest); err != nil {
+		return "", nil, err
+	}
 	ref := ""
 	if tags := strs(in, "tags"); len(tags) > 0 {
 		ref = repository(tags[0]) + "@" + digest
 	}
 	return id, props(map[string]any{"digest": digest, "ref": ref}), nil
+}
+
+// keepsImmutableTags refuses to push digest under an ECR tag the image's
+// previous build holds with another digest.
+func keepsImmutableTags(in, old resource.PropertyMap, digest string) error {
+	was := str(old, "digest")
+	if was == "" || was == digest {
+		return nil
+	}
+	for _, tag := range strs(in, "tags") {
+		if strings.Contains(tag, ".dkr.ecr.") && slices.Contains(strs(old, "tags"), tag) {
+			return fmt.Errorf("ImageTagAlreadyExistsException: the image tag %q already exists in the repository %q and cannot be overwritten because the repository is immutable", tag[len(repository(tag))+1:], repository(tag))
+		}
+	}
+	return nil
 }
 
 // imageDigest hashes the canonical JSON of the image's inputs, all but the

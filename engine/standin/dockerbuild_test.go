@@ -2,6 +2,7 @@ package standin
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -28,5 +29,26 @@ func TestImageDigestFollowsTheBuild(t *testing.T) {
 	in["context"] = resource.NewProperty(resource.PropertyMap{"location": resource.NewProperty("elsewhere")})
 	if _, changed := create(t, s, urn, in); str(changed, "digest") == digest {
 		t.Errorf("a new build context kept the digest")
+	}
+}
+
+func TestECRRefusesToMoveATag(t *testing.T) {
+	tagged := func(platform string) resource.PropertyMap {
+		return resource.PropertyMap{
+			"tags":      resource.NewProperty([]resource.PropertyValue{resource.NewProperty("123456789012.dkr.ecr.us-east-1.amazonaws.com/consumer:src-1")}),
+			"platforms": resource.NewProperty([]resource.PropertyValue{resource.NewProperty(platform)}),
+		}
+	}
+	old := tagged("linux/amd64")
+	_, built, err := dockerBuild{}.compute("docker-build:index:Image", "consumer", "", old, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := (dockerBuild{}).compute("docker-build:index:Image", "consumer", "id", tagged("linux/arm64"), merged(old, built)); err == nil || !strings.Contains(err.Error(), "ImageTagAlreadyExistsException") {
+		t.Errorf("a new digest under the same ECR tag: %v", err)
+	}
+	byDigest := resource.PropertyMap{"platforms": resource.NewProperty([]resource.PropertyValue{resource.NewProperty("linux/arm64")})}
+	if _, _, err := (dockerBuild{}).compute("docker-build:index:Image", "consumer", "id", byDigest, merged(old, built)); err != nil {
+		t.Errorf("an untagged push: %v", err)
 	}
 }

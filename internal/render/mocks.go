@@ -100,9 +100,8 @@ func (m *mocks) outputs(typ, name string, in resource.PropertyMap) map[string]an
 	case "aws:ec2/vpc:Vpc":
 		return map[string]any{"id": "vpc-0123456789abcdef0"}
 	case "docker-build:index:Image":
-		tags := in["tags"].ArrayValue()
-		repo := strings.SplitN(tags[0].StringValue(), ":", 2)[0]
-		return map[string]any{"digest": "sha256:" + strings.Repeat("0", 64), "ref": repo + "@sha256:" + strings.Repeat("0", 64)}
+		// Pushed by digest, untagged: no ref.
+		return map[string]any{"digest": "sha256:" + strings.Repeat("0", 64), "ref": ""}
 	case "azure-native:resources:ResourceGroup":
 		return map[string]any{"name": ResourceGroup, "location": m.region}
 	case "azure-native:managedidentity:UserAssignedIdentity":
