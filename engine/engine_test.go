@@ -11,6 +11,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,9 +155,13 @@ func lifecycle(t *testing.T, k *workspace.Kube, c stackCase) {
 
 	// Nodes of a second architecture: the NodePool admits them and, where
 	// the program builds the images, they are built again for both, which
-	// a registry with immutable tags must accept.
-	if err := s.SetConfig(ctx, "edw:karpenterArchitectures", auto.ConfigValue{Value: "amd64,arm64"}); err != nil {
-		t.Fatal(err)
+	// a registry with immutable tags must accept. A list is set item by
+	// item, as the README says: the CLI keeps the key a list.
+	for i, arch := range []string{"amd64", "arm64"} {
+		key := fmt.Sprintf("edw:karpenterArchitectures[%d]", i)
+		if err := s.SetConfigWithOptions(ctx, key, auto.ConfigValue{Value: arch}, &auto.ConfigOptions{Path: true}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	_, done = run(t, "second architecture", func(ch chan<- events.EngineEvent) error {
 		_, err := s.Up(ctx, optup.EventStreams(ch))
