@@ -38,9 +38,11 @@ lint: lint-workflows
 	cd engine/standin && $(GO) vet ./...
 	$(GO) vet -tags engine ./engine
 
-## tools: the pinned checkers (scripts/tools/go.mod) in build/bin
+## tools: the pinned checkers (scripts/tools/go.mod, and kube-score in its
+## own module) in build/bin
 tools:
 	cd scripts/tools && $(GO) build -o ../../build/bin/ github.com/rhysd/actionlint/cmd/actionlint sigs.k8s.io/kubectl-validate
+	cd scripts/tools/kubescore && $(GO) build -o ../../../build/bin/ github.com/zegl/kube-score/cmd/kube-score
 
 ## lint-workflows: the GitHub Actions workflows
 lint-workflows: tools

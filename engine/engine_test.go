@@ -215,6 +215,16 @@ func checkDeployed(t *testing.T, k *workspace.Kube, queueLength string) {
 	if len(pools) != 1 {
 		t.Errorf("%d NodePools, want 1", len(pools))
 	}
+	// The apiserver validated and kept the namespace's policies and the
+	// consumer's budget (nothing enforces the policies in the lab).
+	for path, want := range map[string]int{
+		"/apis/networking.k8s.io/v1/namespaces/edw/networkpolicies": 3,
+		"/apis/policy/v1/namespaces/edw/poddisruptionbudgets":       1,
+	} {
+		if got, err := k.List(path); err != nil || len(got) != want {
+			t.Errorf("%s: %d objects (%v), want %d", path, len(got), err, want)
+		}
+	}
 }
 
 // checkSecrets reads the state as the backend stores it: the kubeconfig

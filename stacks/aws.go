@@ -141,6 +141,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 			"SQS_QUEUE_URL": work.QueueUrl,
 		},
 		consumerEnv: pulumi.StringMap{"DYNAMODB_TABLE": table.TableName},
+		egress:      []workload.Endpoint{{CIDR: identity.AgentCIDR, Port: identity.AgentPort}},
 		dependsOn:   []pulumi.Resource{pool.NodePool, consumerID.Association, producerID.Association},
 	}, k8s)
 	if err != nil {

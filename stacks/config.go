@@ -25,6 +25,8 @@ const Namespace = "edw"
 type Config struct {
 	Cloud     string `key:"cloud" help:"Cloud to deploy to: aws or azure."`
 	Namespace string `key:"namespace" default:"edw" help:"Kubernetes namespace of the workload."`
+	// MetricsNamespaces may scrape the apps (NetworkPolicy ingress).
+	MetricsNamespaces []string `key:"metricsNamespaces" default:"kube-system" help:"Namespaces whose pods may reach the apps' metrics and health port; every other connection into the workload's namespace is refused."`
 
 	Cluster struct {
 		Name                 string   `key:"clusterName" help:"Cluster name; default edw-<stack>."`
@@ -87,12 +89,14 @@ type Config struct {
 		Workers                int    `key:"consumerWorkers" default:"4" help:"Concurrent receive loops per consumer pod."`
 		CPU                    string `key:"consumerCpu" default:"250m" help:"CPU request (and limit) of a consumer pod."`
 		Memory                 string `key:"consumerMemory" default:"256Mi" help:"Memory request (and limit) of a consumer pod."`
+		EphemeralStorage       string `key:"consumerEphemeralStorage" default:"128Mi" help:"Ephemeral storage request (and limit) of a consumer pod: its logs; the root filesystem is read-only."`
 		ShutdownTimeoutSeconds int    `key:"consumerShutdownTimeoutSeconds" default:"20" help:"Time a consumer gets after SIGTERM to finish its in-flight messages."`
 	}
 
 	Producer struct {
-		RatePerSecond float64 `key:"producerRatePerSecond" default:"0" help:"Messages per second per producer pod; 0 runs no producer."`
-		Replicas      int     `key:"producerReplicas" default:"1" help:"Producer pods while ratePerSecond is above 0."`
+		RatePerSecond    float64 `key:"producerRatePerSecond" default:"0" help:"Messages per second per producer pod; 0 runs no producer."`
+		Replicas         int     `key:"producerReplicas" default:"1" help:"Producer pods while ratePerSecond is above 0."`
+		EphemeralStorage string  `key:"producerEphemeralStorage" default:"128Mi" help:"Ephemeral storage request (and limit) of a producer pod: its logs; the root filesystem is read-only."`
 	}
 
 	Images struct {
@@ -257,6 +261,11 @@ func (c *Config) validate() error {
 	if !k8sName.MatchString(c.Namespace) {
 		bad("namespace", "is %q: want a Kubernetes namespace name (lowercase letters, digits, '-')", c.Namespace)
 	}
+	for _, ns := range c.MetricsNamespaces {
+		if !k8sName.MatchString(ns) {
+			bad("metricsNamespaces", "has %q: want Kubernetes namespace names", ns)
+		}
+	}
 	if !clusterName.MatchString(c.Cluster.Name) {
 		bad("clusterName", "is %q: want 2-39 lowercase letters, digits and '-', starting with a letter", c.Cluster.Name)
 	}
@@ -344,7 +353,10 @@ func (c *Config) validate() error {
 	if c.Consumer.Workers < 1 || c.Consumer.Workers > 256 {
 		bad("consumerWorkers", "is %d: want 1 to 256", c.Consumer.Workers)
 	}
-	for key, v := range map[string]string{"consumerCpu": c.Consumer.CPU, "consumerMemory": c.Consumer.Memory} {
+	for key, v := range map[string]string{
+		"consumerCpu": c.Consumer.CPU, "consumerMemory": c.Consumer.Memory,
+		"consumerEphemeralStorage": c.Consumer.EphemeralStorage, "producerEphemeralStorage": c.Producer.EphemeralStorage,
+	} {
 		if !quantity.MatchString(v) {
 			bad(key, "is %q: want a Kubernetes quantity like 250m or 256Mi", v)
 		}

@@ -68,6 +68,8 @@ func TestInvalidConfigNamesTheKeyAndTheFix(t *testing.T) {
 		{map[string]string{"edw:karpenterTerminationGracePeriod": "Never"}, `edw:karpenterTerminationGracePeriod is "Never": want whole seconds`},
 		{map[string]string{"edw:karpenterAmiAlias": "ubuntu@latest"}, `edw:karpenterAmiAlias is "ubuntu@latest"`},
 		{map[string]string{"edw:consumerMemory": "lots"}, `edw:consumerMemory is "lots": want a Kubernetes quantity`},
+		{map[string]string{"edw:producerEphemeralStorage": "lots"}, `edw:producerEphemeralStorage is "lots": want a Kubernetes quantity`},
+		{map[string]string{"edw:metricsNamespaces": "Monitoring"}, `edw:metricsNamespaces has "Monitoring": want Kubernetes namespace names`},
 		{map[string]string{"edw:producerRatePerSecond": "-1"}, "edw:producerRatePerSecond is -1: want 0 (off) or more"},
 		{map[string]string{"edw:imagesConsumer": "repo/consumer:1"}, "edw:imagesProducer and edw:imagesConsumer must be set together"},
 		{map[string]string{"edw:karpenterImageFamily": "Windows"}, `edw:karpenterImageFamily is "Windows": want AzureLinux or Ubuntu2204`},

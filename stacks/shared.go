@@ -90,6 +90,8 @@ type cloudApps struct {
 	// dependsOn are what the Deployments need first and outlive at
 	// destroy: the NodePool and the identities.
 	dependsOn []pulumi.Resource
+	// egress are the cloud's own destinations besides HTTPS.
+	egress []workload.Endpoint
 }
 
 // newWorkload deploys the producer and consumer on the workload's nodes.
@@ -101,14 +103,16 @@ func (c *Config) newWorkload(ctx *pulumi.Context, namespace pulumi.StringInput, 
 		Namespace: namespace,
 		Consumer: workload.ConsumerArgs{
 			Image: a.images.MapIndex(pulumi.String(workload.Consumer)), ServiceAccount: a.consumerSA,
-			Env: consumerEnv, CPU: c.Consumer.CPU, Memory: c.Consumer.Memory,
+			Env: consumerEnv, CPU: c.Consumer.CPU, Memory: c.Consumer.Memory, EphemeralStorage: c.Consumer.EphemeralStorage,
 			ShutdownTimeoutSeconds: c.Consumer.ShutdownTimeoutSeconds,
 			InitialReplicas:        c.Keda.MinReplicas,
 		},
 		Producer: workload.ProducerArgs{
 			Image: a.images.MapIndex(pulumi.String(workload.Producer)), ServiceAccount: a.producerSA,
 			Env: a.env, RatePerSecond: c.Producer.RatePerSecond, Replicas: c.Producer.Replicas,
+			EphemeralStorage: c.Producer.EphemeralStorage,
 		},
+		Network:      workload.NetworkArgs{MetricsNamespaces: c.MetricsNamespaces, Egress: a.egress},
 		PodLabels:    a.podLabels,
 		NodeSelector: map[string]string{cluster.SystemPoolLabel: workloadPool},
 		DependsOn:    a.dependsOn,

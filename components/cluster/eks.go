@@ -189,9 +189,11 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 		// cluster; tagging that one for Karpenter keeps it the only one.
 		SkipDefaultSecurityGroups: pulumi.BoolRef(true),
 		EnabledClusterLogTypes:    pulumi.ToStringArray(clusterLogTypes),
-		EndpointPublicAccess:      pulumi.Bool(args.EndpointAccess != EndpointPrivate),
-		EndpointPrivateAccess:     pulumi.Bool(args.EndpointAccess != EndpointPublic),
-		Tags:                      args.Tags,
+		// The VPC CNI enforces the workload's NetworkPolicies.
+		VpcCniOptions:         &eks.VpcCniOptionsArgs{EnableNetworkPolicy: pulumi.Bool(true)},
+		EndpointPublicAccess:  pulumi.Bool(args.EndpointAccess != EndpointPrivate),
+		EndpointPrivateAccess: pulumi.Bool(args.EndpointAccess != EndpointPublic),
+		Tags:                  args.Tags,
 	}
 	if args.EndpointAccess != EndpointPrivate {
 		clusterArgs.PublicAccessCidrs = pulumi.ToStringArray(args.PublicAccessCidrs)

@@ -18,6 +18,13 @@ const PodIdentityToken = "edw:identity:PodIdentity"
 // podsPrincipal is the service that assumes roles for EKS Pod Identity.
 const podsPrincipal = "pods.eks.amazonaws.com"
 
+// AgentCIDR and AgentPort are where the EKS Pod Identity agent, on every
+// node, hands pods their credentials.
+const (
+	AgentCIDR = "169.254.170.23/32"
+	AgentPort = 80
+)
+
 // PodIdentityArgs configure one principal.
 type PodIdentityArgs struct {
 	// ClusterName is the EKS cluster. Required.

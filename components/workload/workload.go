@@ -11,6 +11,7 @@ import (
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -36,6 +37,13 @@ const (
 	// busy consumer; KEDA scale-in still stops pods, which the consumer
 	// handles.
 	DoNotDisrupt = "karpenter.sh/do-not-disrupt"
+	// partOf and project label every object of the workload.
+	partOf  = "app.kubernetes.io/part-of"
+	project = "edw"
+	// zoneKey is the well-known zone label of nodes.
+	zoneKey = "topology.kubernetes.io/zone"
+	// maxUnavailable is how many consumers an eviction may take at once.
+	maxUnavailable = "25%"
 )
 
 // Args configure the workload.
@@ -51,6 +59,9 @@ type Args struct {
 	// NodeSelector places both apps' pods (e.g. on the workload NodePool).
 	// Optional.
 	NodeSelector map[string]string
+	// Network opens the namespace's policies beyond DNS and HTTPS out.
+	// Optional.
+	Network NetworkArgs
 	// DependsOn are resources the Deployments wait for and, at destroy,
 	// outlive (the NodePool, the identities). Optional.
 	DependsOn []pulumi.Resource
@@ -62,8 +73,8 @@ type ConsumerArgs struct {
 	ServiceAccount pulumi.StringInput
 	// Env is the app's settings (EDW_CLOUD, the queue and table names...).
 	Env pulumi.StringMap
-	// CPU and Memory are the request and limit.
-	CPU, Memory string
+	// CPU, Memory and EphemeralStorage are the request and limit.
+	CPU, Memory, EphemeralStorage string
 	// ShutdownTimeoutSeconds is the app's EDW_SHUTDOWN_TIMEOUT; the pod's
 	// grace period is set above it.
 	ShutdownTimeoutSeconds int
@@ -80,6 +91,8 @@ type ProducerArgs struct {
 	Env            pulumi.StringMap
 	RatePerSecond  float64
 	Replicas       int
+	// EphemeralStorage is the request and limit. Required.
+	EphemeralStorage string
 }
 
 // Workload is the two Deployments.
@@ -111,6 +124,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, err
 	}
+	if _, err := policyv1.NewPodDisruptionBudget(ctx, name+"-"+Consumer, consumerDisruptionBudget(args), children...); err != nil {
+		return nil, err
+	}
+	if err := newNetworkPolicies(ctx, name, args, pulumi.Parent(c)); err != nil {
+		return nil, err
+	}
 	c.ConsumerDeployment = consumer.Metadata.Name().Elem()
 	c.ProducerDeployment = producer.Metadata.Name().Elem()
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
@@ -126,8 +145,10 @@ func (a *Args) validate() error {
 		return fmt.Errorf("Namespace is required")
 	case a.Consumer.Image == nil || a.Consumer.ServiceAccount == nil || a.Producer.Image == nil || a.Producer.ServiceAccount == nil:
 		return fmt.Errorf("both apps need Image and ServiceAccount")
-	case a.Consumer.CPU == "" || a.Consumer.Memory == "" || a.Consumer.ShutdownTimeoutSeconds < 1:
-		return fmt.Errorf("the consumer needs CPU, Memory and ShutdownTimeoutSeconds")
+	case a.Consumer.CPU == "" || a.Consumer.Memory == "" || a.Consumer.EphemeralStorage == "" || a.Consumer.ShutdownTimeoutSeconds < 1:
+		return fmt.Errorf("the consumer needs CPU, Memory, EphemeralStorage and ShutdownTimeoutSeconds")
+	case a.Producer.EphemeralStorage == "":
+		return fmt.Errorf("the producer needs EphemeralStorage")
 	case a.Consumer.InitialReplicas < 0:
 		return fmt.Errorf("the consumer's InitialReplicas is %d, want 0 or more", a.Consumer.InitialReplicas)
 	}
@@ -148,7 +169,9 @@ func consumerDeployment(a *Args) *appsv1.DeploymentArgs {
 			PeriodSeconds: pulumi.Int(10), FailureThreshold: pulumi.Int(3),
 		}
 	}
-	resources := pulumi.StringMap{"cpu": pulumi.String(a.Consumer.CPU), "memory": pulumi.String(a.Consumer.Memory)}
+	resources := pulumi.StringMap{
+		"cpu": pulumi.String(a.Consumer.CPU), "memory": pulumi.String(a.Consumer.Memory), "ephemeral-storage": pulumi.String(a.Consumer.EphemeralStorage),
+	}
 	container := corev1.ContainerArgs{
 		Name:            pulumi.String(Consumer),
 		Image:           a.Consumer.Image,
@@ -175,8 +198,40 @@ func consumerDeployment(a *Args) *appsv1.DeploymentArgs {
 						"prometheus.io/port":   pulumi.String(strconv.Itoa(httpPort)),
 					},
 				},
-				Spec: podSpec(a, a.Consumer.ServiceAccount, container, ConsumerGraceSeconds(a.Consumer.ShutdownTimeoutSeconds)),
+				Spec: consumerPodSpec(a, container),
 			},
+		},
+	}
+}
+
+// consumerPodSpec spreads the consumers over the zones where it can: a
+// preference (ScheduleAnyway), so that a pod never waits for a zone, and
+// Karpenter, which tries a preference before it relaxes it, adds at most
+// one node per zone for it rather than packing every pod on one.
+func consumerPodSpec(a *Args, container corev1.ContainerArgs) *corev1.PodSpecArgs {
+	spec := podSpec(a, a.Consumer.ServiceAccount, container, ConsumerGraceSeconds(a.Consumer.ShutdownTimeoutSeconds))
+	spec.TopologySpreadConstraints = corev1.TopologySpreadConstraintArray{corev1.TopologySpreadConstraintArgs{
+		MaxSkew:           pulumi.Int(1),
+		TopologyKey:       pulumi.String(zoneKey),
+		WhenUnsatisfiable: pulumi.String("ScheduleAnyway"),
+		LabelSelector:     &metav1.LabelSelectorArgs{MatchLabels: appLabels(Consumer)},
+	}}
+	return spec
+}
+
+// consumerDisruptionBudget lets an eviction (a node drain) take a quarter
+// of the consumers at a time. It never blocks: KEDA's scale-in, down to
+// zero, deletes pods without evicting them, and a drain that a budget
+// holds up ends at the NodePool's terminationGracePeriod, when Karpenter
+// deletes what is left. What protects a busy consumer is the
+// do-not-disrupt annotation (no voluntary disruption of its node at all)
+// and its own shutdown, which finishes or releases every message.
+func consumerDisruptionBudget(a *Args) *policyv1.PodDisruptionBudgetArgs {
+	return &policyv1.PodDisruptionBudgetArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(Consumer), Namespace: a.Namespace, Labels: appLabels(Consumer)},
+		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
+			MaxUnavailable: pulumi.String(maxUnavailable),
+			Selector:       &metav1.LabelSelectorArgs{MatchLabels: appLabels(Consumer)},
 		},
 	}
 }
@@ -205,8 +260,8 @@ func producerDeployment(a *Args) *appsv1.DeploymentArgs {
 		Image: a.Producer.Image,
 		Env:   envVars(env),
 		Resources: &corev1.ResourceRequirementsArgs{
-			Requests: pulumi.StringMap{"cpu": pulumi.String("100m"), "memory": pulumi.String("64Mi")},
-			Limits:   pulumi.StringMap{"cpu": pulumi.String("500m"), "memory": pulumi.String("128Mi")},
+			Requests: pulumi.StringMap{"cpu": pulumi.String("100m"), "memory": pulumi.String("64Mi"), "ephemeral-storage": pulumi.String(a.Producer.EphemeralStorage)},
+			Limits:   pulumi.StringMap{"cpu": pulumi.String("500m"), "memory": pulumi.String("128Mi"), "ephemeral-storage": pulumi.String(a.Producer.EphemeralStorage)},
 		},
 		SecurityContext: restricted(),
 	}
@@ -250,7 +305,7 @@ func restricted() *corev1.SecurityContextArgs {
 }
 
 func appLabels(app string) pulumi.StringMap {
-	return pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(app), "app.kubernetes.io/part-of": pulumi.String("edw")}
+	return pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(app), partOf: pulumi.String(project)}
 }
 
 func podLabels(a *Args, app string) pulumi.StringMap {
