@@ -648,3 +648,18 @@ func TestAWSCluster(t *testing.T) {
 		t.Errorf("in aws-cn: node trust %v, policy %v", trust, arn)
 	}
 }
+
+// The HPA follows the queue down: a short scale-down window instead of
+// Kubernetes' 300 s, which keeps replicas rising after the backlog is gone.
+func TestScaledObjectBehaviorFollowsTheQueue(t *testing.T) {
+	for _, p := range []*render.Plan{aws(t), azure(t)} {
+		so := one(t, p, "kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer").Inputs
+		behavior := at(so, "spec", "advanced", "horizontalPodAutoscalerConfig", "behavior")
+		if at(behavior, "scaleDown", "stabilizationWindowSeconds") != float64(30) || at(behavior, "scaleDown", "policies", 0, "value") != float64(100) {
+			t.Errorf("scale-down %v", at(behavior, "scaleDown"))
+		}
+		if at(behavior, "scaleUp", "selectPolicy") != "Max" || at(behavior, "scaleUp", "policies", 1, "value") != float64(4) {
+			t.Errorf("scale-up %v", at(behavior, "scaleUp"))
+		}
+	}
+}

@@ -54,12 +54,16 @@ type Config struct {
 	}
 
 	Keda struct {
-		MinReplicas           int `key:"kedaMinReplicas" default:"0" help:"Fewest consumer pods (0 scales to zero when the queue is empty)."`
-		MaxReplicas           int `key:"kedaMaxReplicas" default:"100" help:"Most consumer pods."`
-		QueueLength           int `key:"kedaQueueLength" default:"5" help:"Target messages per consumer pod."`
-		ActivationQueueLength int `key:"kedaActivationQueueLength" default:"0" help:"Messages needed to scale from zero."`
-		PollingInterval       int `key:"kedaPollingIntervalSeconds" default:"10" help:"Seconds between KEDA's queue-length checks."`
-		CooldownPeriod        int `key:"kedaCooldownPeriodSeconds" default:"60" help:"Seconds after the last activity before scaling to zero."`
+		MinReplicas            int `key:"kedaMinReplicas" default:"0" help:"Fewest consumer pods (0 scales to zero when the queue is empty)."`
+		MaxReplicas            int `key:"kedaMaxReplicas" default:"100" help:"Most consumer pods."`
+		QueueLength            int `key:"kedaQueueLength" default:"5" help:"Target messages per consumer pod."`
+		ActivationQueueLength  int `key:"kedaActivationQueueLength" default:"0" help:"Messages needed to scale from zero."`
+		PollingInterval        int `key:"kedaPollingIntervalSeconds" default:"10" help:"Seconds between KEDA's queue-length checks."`
+		CooldownPeriod         int `key:"kedaCooldownPeriodSeconds" default:"60" help:"Seconds after the last activity before scaling to zero."`
+		ScaleDownWindowSeconds int `key:"kedaScaleDownWindowSeconds" default:"30" help:"Seconds a lower replica recommendation must last before the consumers scale in (the HPA's scale-down stabilization; Kubernetes' default 300 keeps replicas rising after the queue drains)."`
+		ScaleDownPercent       int `key:"kedaScaleDownPercent" default:"100" help:"Most consumers, in percent, removed every 15 s."`
+		ScaleUpPercent         int `key:"kedaScaleUpPercent" default:"100" help:"Consumers added every 15 s, in percent (the larger of this and kedaScaleUpPods applies)."`
+		ScaleUpPods            int `key:"kedaScaleUpPods" default:"4" help:"Consumers added every 15 s (the larger of this and kedaScaleUpPercent applies)."`
 
 		// Prometheus is an optional second trigger (Azure).
 		Prometheus struct {
@@ -312,6 +316,14 @@ func (c *Config) validate() error {
 	}
 	if c.Keda.CooldownPeriod < 0 {
 		bad("kedaCooldownPeriodSeconds", "is %d: want 0 or more", c.Keda.CooldownPeriod)
+	}
+	if v := c.Keda.ScaleDownWindowSeconds; v < 0 || v > 3600 {
+		bad("kedaScaleDownWindowSeconds", "is %d: want 0 to 3600", v)
+	}
+	for key, v := range map[string]int{"kedaScaleDownPercent": c.Keda.ScaleDownPercent, "kedaScaleUpPercent": c.Keda.ScaleUpPercent, "kedaScaleUpPods": c.Keda.ScaleUpPods} {
+		if v < 1 {
+			bad(key, "is %d: want 1 or more", v)
+		}
 	}
 	c.validatePrometheus(bad)
 	if !slices.Contains(karpModes, c.Karpenter.Mode) {

@@ -56,6 +56,8 @@ func TestInvalidConfigNamesTheKeyAndTheFix(t *testing.T) {
 		{map[string]string{"edw:clusterAvailabilityZones": "4"}, "edw:clusterAvailabilityZones is 4: want 2 or 3"},
 		{map[string]string{"edw:clusterName": "Edw_Prod"}, `edw:clusterName is "Edw_Prod"`},
 		{map[string]string{"edw:queueVisibilityTimeoutSeconds": "30"}, "edw:queueVisibilityTimeoutSeconds is 30: want at least twice edw:consumerShutdownTimeoutSeconds (20)"},
+		{map[string]string{"edw:kedaScaleDownWindowSeconds": "-1"}, "edw:kedaScaleDownWindowSeconds is -1: want 0 to 3600"},
+		{map[string]string{"edw:kedaScaleUpPods": "0"}, "edw:kedaScaleUpPods is 0: want 1 or more"},
 		{map[string]string{"edw:karpenterCapacityTypes": "spot,reserved"}, `edw:karpenterCapacityTypes has "reserved": want some of spot, on-demand`},
 		{map[string]string{"edw:karpenterMode": "manual"}, `edw:karpenterMode is "manual": want controller or auto`},
 		{map[string]string{"edw:karpenterConsolidateAfter": "soon"}, `edw:karpenterConsolidateAfter is "soon": want whole seconds, minutes or hours`},

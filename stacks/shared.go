@@ -21,6 +21,10 @@ const AppsDir = "apps"
 // workloadPool labels the nodes of the workload's NodePool.
 const workloadPool = "workload"
 
+// hpaPeriodSeconds is the HPA's sync period, the period of its scaling
+// policies.
+const hpaPeriodSeconds = 15
+
 // nodePool shapes the workload's nodes, the same on every cloud.
 func (c *Config) nodePool() karpenter.NodePoolArgs {
 	return karpenter.NodePoolArgs{
@@ -143,6 +147,10 @@ func (c *Config) newScaler(ctx *pulumi.Context, namespace, deployment pulumi.Str
 		Namespace: namespace, Deployment: deployment,
 		MinReplicas: c.Keda.MinReplicas, MaxReplicas: c.Keda.MaxReplicas,
 		PollingInterval: c.Keda.PollingInterval, CooldownPeriod: c.Keda.CooldownPeriod,
+		Behavior: keda.Behavior{
+			ScaleDownWindowSeconds: c.Keda.ScaleDownWindowSeconds, ScaleDownPercent: c.Keda.ScaleDownPercent,
+			ScaleUpPercent: c.Keda.ScaleUpPercent, ScaleUpPods: c.Keda.ScaleUpPods, PeriodSeconds: hpaPeriodSeconds,
+		},
 		Triggers:    append([]keda.Trigger{s.queue}, s.more...),
 		PodIdentity: s.podIdentity,
 		DependsOn:   s.dependsOn,

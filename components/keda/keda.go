@@ -41,6 +41,8 @@ type ScalerArgs struct {
 	// Replica bounds and timing (seconds). Required.
 	MinReplicas, MaxReplicas        int
 	PollingInterval, CooldownPeriod int
+	// Behavior is how fast the HPA may move the replicas. Required.
+	Behavior Behavior
 	// Triggers say what to watch; the consumer scales on the largest
 	// demand among them. Required.
 	Triggers []Trigger
@@ -51,6 +53,43 @@ type ScalerArgs struct {
 	// DependsOn holds the ScaledObject until, e.g., the identity KEDA uses
 	// can sign in. Optional.
 	DependsOn []pulumi.Resource
+}
+
+// Behavior shapes the HPA KEDA makes. Kubernetes' default scale-down keeps
+// the highest recommendation of the last 300 s: once a backlog is gone, a
+// scale-out still under way (bounded to doubling every 15 s) keeps
+// climbing towards that old recommendation, and the replicas stay up five
+// minutes, for an empty queue.
+type Behavior struct {
+	// ScaleDownWindowSeconds is how long a lower recommendation must last
+	// before the replicas follow it: long enough to ride out one poll's dip
+	// while a backlog lasts, short enough that nothing rises after it.
+	ScaleDownWindowSeconds int
+	// ScaleDownPercent is the most replicas removed per period.
+	ScaleDownPercent int
+	// ScaleUpPercent and ScaleUpPods bound a scale-out per period; the
+	// larger applies.
+	ScaleUpPercent, ScaleUpPods int
+	// PeriodSeconds is the policies' period.
+	PeriodSeconds int
+}
+
+// hpa is the ScaledObject's advanced.horizontalPodAutoscalerConfig.
+func (b Behavior) hpa() pulumi.Map {
+	policy := func(kind string, value int) pulumi.Map {
+		return pulumi.Map{"type": pulumi.String(kind), "value": pulumi.Int(value), "periodSeconds": pulumi.Int(b.PeriodSeconds)}
+	}
+	return pulumi.Map{"behavior": pulumi.Map{
+		"scaleDown": pulumi.Map{
+			"stabilizationWindowSeconds": pulumi.Int(b.ScaleDownWindowSeconds),
+			"policies":                   pulumi.Array{policy("Percent", b.ScaleDownPercent)},
+		},
+		"scaleUp": pulumi.Map{
+			"stabilizationWindowSeconds": pulumi.Int(0),
+			"selectPolicy":               pulumi.String("Max"),
+			"policies":                   pulumi.Array{policy("Percent", b.ScaleUpPercent), policy("Pods", b.ScaleUpPods)},
+		},
+	}}
 }
 
 // InstallArgs place KEDA's pods.
@@ -118,6 +157,7 @@ func NewScaler(ctx *pulumi.Context, name string, args *ScalerArgs, opts ...pulum
 			"maxReplicaCount": pulumi.Int(args.MaxReplicas),
 			"pollingInterval": pulumi.Int(args.PollingInterval),
 			"cooldownPeriod":  pulumi.Int(args.CooldownPeriod),
+			"advanced":        pulumi.Map{"horizontalPodAutoscalerConfig": args.Behavior.hpa()},
 			"triggers":        triggers(args.Triggers, auth.Metadata.Name().Elem()),
 		}},
 	}, parent, pulumi.DependsOn(crds))

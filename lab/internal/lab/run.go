@@ -159,7 +159,7 @@ func (l *Lab) write(s scenario.Summary, samples []scenario.Sample) error {
 	}
 	defer svg.Close()
 	title := fmt.Sprintf("edw lab, stack %s: %d messages at %g/s", s.Stack, s.Messages, s.Rate)
-	if err := scenario.WriteSVG(svg, title, samples); err != nil {
+	if err := scenario.WriteSVG(svg, title, samples, s); err != nil {
 		return err
 	}
 	txt, err := os.Create(filepath.Join(l.opts.Out, "summary.txt"))
@@ -242,6 +242,7 @@ func (l *Lab) sample(ctx context.Context) (scenario.Sample, error) {
 		for _, c := range n.Status.Conditions {
 			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue && n.DeletionTimestamp == nil {
 				s.Nodes++
+				s.NodeCPUs += int(n.Status.Capacity.Cpu().Value())
 			}
 		}
 	}

@@ -26,8 +26,9 @@ type series struct {
 }
 
 // WriteSVG draws the timeline: queue depth above; desired replicas, running
-// pods and nodes below, on a shared time axis.
-func WriteSVG(w io.Writer, title string, samples []Sample) error {
+// pods and nodes below, on a shared time axis, with what ran after the
+// drain shaded and counted.
+func WriteSVG(w io.Writer, title string, samples []Sample, s Summary) error {
 	height := marginTop + 2*panelHeight + panelGap + 40
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", plotWidth, height)
@@ -42,6 +43,15 @@ func WriteSVG(w io.Writer, title string, samples []Sample) error {
 	panel(&b, samples, end, xStep, marginTop, "messages", []series{
 		{"queue depth", "#1f77b4", func(s Sample) int { return s.Depth }},
 	})
+	if s.Drained >= 0 {
+		lower := marginTop + panelHeight + panelGap
+		width := float64(plotWidth - marginLeft - marginRight)
+		from := marginLeft + s.Drained/end*width
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#f0f0f0"/>`+"\n", from, lower, marginLeft+width-from, panelHeight)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11">after the drain: %.0f node-s (%.0f %%), %.0f pod-s (%.0f %%)</text>`+"\n",
+			from+4, lower+14, s.AfterDrain.NodeSeconds, share(s.AfterDrain.NodeSeconds, s.Cost.NodeSeconds),
+			s.AfterDrain.PodSeconds, share(s.AfterDrain.PodSeconds, s.Cost.PodSeconds))
+	}
 	panel(&b, samples, end, xStep, marginTop+panelHeight+panelGap, "count", []series{
 		{"desired replicas", "#ff7f0e", func(s Sample) int { return s.Desired }},
 		{"running pods", "#2ca02c", func(s Sample) int { return s.Running }},

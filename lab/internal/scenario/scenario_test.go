@@ -13,10 +13,10 @@ import (
 var burst = []Sample{
 	{Seconds: 0},
 	{Seconds: 10, Depth: 3000, Desired: 1, NodeClaims: 1},
-	{Seconds: 12, Depth: 2900, Desired: 4, Running: 1, NodeClaims: 1, Nodes: 1, Processed: 100},
-	{Seconds: 20, Depth: 1000, Desired: 8, Running: 8, NodeClaims: 2, Nodes: 2, Processed: 2000},
-	{Seconds: 30, Depth: 0, Desired: 8, Running: 8, NodeClaims: 2, Nodes: 2, Processed: 3000},
-	{Seconds: 90, Depth: 0, Desired: 0, Running: 0, NodeClaims: 2, Nodes: 2, Processed: 3000},
+	{Seconds: 12, Depth: 2900, Desired: 4, Running: 1, NodeClaims: 1, Nodes: 1, NodeCPUs: 2, Processed: 100},
+	{Seconds: 20, Depth: 1000, Desired: 8, Running: 8, NodeClaims: 2, Nodes: 2, NodeCPUs: 4, Processed: 2000},
+	{Seconds: 30, Depth: 0, Desired: 8, Running: 8, NodeClaims: 2, Nodes: 2, NodeCPUs: 4, Processed: 3000},
+	{Seconds: 90, Depth: 0, Desired: 0, Running: 0, NodeClaims: 2, Nodes: 2, NodeCPUs: 4, Processed: 3000},
 	{Seconds: 200, Depth: 0, Desired: 0, Running: 0, NodeClaims: 0, Nodes: 0, Processed: 3000},
 }
 
@@ -31,6 +31,30 @@ func TestSummarizeFindsEachPhase(t *testing.T) {
 	}
 	if f := s.Failures(); len(f) != 0 {
 		t.Errorf("a healthy run fails: %v", f)
+	}
+}
+
+// Node-, vCPU- and pod-seconds integrate each sample until the next, and
+// the part after the drain is told apart.
+func TestSummarizeCountsWhatRan(t *testing.T) {
+	s := Summarize(burst, 10)
+	// Nodes: 1 for 8 s, 2 for 10 s, 2 for 60 s, 2 for 110 s.
+	if s.Cost.NodeSeconds != 368 || s.AfterDrain.NodeSeconds != 340 {
+		t.Errorf("node-seconds %v, after the drain %v; want 368 and 340", s.Cost.NodeSeconds, s.AfterDrain.NodeSeconds)
+	}
+	if s.Cost.VCPUSeconds != 736 || s.Cost.PodSeconds != 8+80+480 || s.AfterDrain.PodSeconds != 480 {
+		t.Errorf("vCPU-seconds %v, pod-seconds %v (%v after)", s.Cost.VCPUSeconds, s.Cost.PodSeconds, s.AfterDrain.PodSeconds)
+	}
+}
+
+// The HPA's default scale-down keeps climbing after the backlog is gone:
+// a healthy run shows no rise once the queue is empty.
+func TestARiseAfterTheDrainFails(t *testing.T) {
+	rising := slices.Clone(burst)
+	rising = slices.Insert(rising, 5, Sample{Seconds: 45, Desired: 16, Running: 8, NodeClaims: 3, Nodes: 2, NodeCPUs: 4, Processed: 3000})
+	s := Summarize(rising, 10)
+	if s.RiseAfterDrain != 8 || !strings.Contains(strings.Join(s.Failures(), "\n"), "rose by 8 after the queue drained") {
+		t.Errorf("rise %d, failures %v", s.RiseAfterDrain, s.Failures())
 	}
 }
 
@@ -74,14 +98,14 @@ func TestCSVHasAHeaderAndARowPerSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != len(burst)+1 || lines[0] != strings.Join(header, ",") || lines[4] != "20.0,1000,8,8,2,2,2000" {
+	if len(lines) != len(burst)+1 || lines[0] != strings.Join(header, ",") || lines[4] != "20.0,1000,8,8,2,2,4,2000" {
 		t.Errorf("csv:\n%s", b.String())
 	}
 }
 
 func TestPlotIsSVGWithEveryCurve(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteSVG(&b, "stack <aws>", burst); err != nil {
+	if err := WriteSVG(&b, "stack <aws>", burst, Summarize(burst, 10)); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -100,7 +124,7 @@ func TestPlotIsSVGWithEveryCurve(t *testing.T) {
 			t.Errorf("curve has %d points, want %d", n, len(burst))
 		}
 	}
-	for _, want := range []string{"stack &lt;aws&gt;", "queue depth", "desired replicas", "running pods", "nodes (Karpenter)"} {
+	for _, want := range []string{"stack &lt;aws&gt;", "queue depth", "desired replicas", "running pods", "nodes (Karpenter)", "after the drain: 340 node-s (92 %), 480 pod-s (85 %)"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("plot lacks %q", want)
 		}

@@ -21,14 +21,14 @@ type Sample struct {
 	// Running is the consumer pods Running and not terminating.
 	Running int
 	// NodeClaims is Karpenter's NodeClaims; Nodes the Ready nodes they
-	// became.
-	NodeClaims, Nodes int
+	// became, and NodeCPUs their vCPUs.
+	NodeClaims, Nodes, NodeCPUs int
 	// Processed is the consumers' running total of rows written (each
 	// message's delete follows its write).
 	Processed int
 }
 
-var header = []string{"seconds", "queue_depth", "desired_replicas", "running_pods", "nodeclaims", "nodes", "rows_written"}
+var header = []string{"seconds", "queue_depth", "desired_replicas", "running_pods", "nodeclaims", "nodes", "node_vcpus", "rows_written"}
 
 // WriteCSV writes the timeline with a header row.
 func WriteCSV(w io.Writer, samples []Sample) error {
@@ -38,7 +38,7 @@ func WriteCSV(w io.Writer, samples []Sample) error {
 	}
 	for _, s := range samples {
 		row := []string{strconv.FormatFloat(s.Seconds, 'f', 1, 64)}
-		for _, n := range []int{s.Depth, s.Desired, s.Running, s.NodeClaims, s.Nodes, s.Processed} {
+		for _, n := range []int{s.Depth, s.Desired, s.Running, s.NodeClaims, s.Nodes, s.NodeCPUs, s.Processed} {
 			row = append(row, strconv.Itoa(n))
 		}
 		if err := cw.Write(row); err != nil {
@@ -60,6 +60,12 @@ type Summary struct {
 	// never happened.
 	FirstScaleOut, FirstRunning, FirstNode, Drained, ZeroPods, BaselineNodes float64
 	PeakDesired, PeakRunning, PeakNodes                                      int
+	// RiseAfterDrain is how far the desired replicas climbed above their
+	// count when the queue drained: scaling out for an empty queue.
+	RiseAfterDrain int
+	// Cost is what the run kept running; AfterDrain the part of it once
+	// the queue was empty.
+	Cost, AfterDrain Usage
 	// Lost are sent messages with no row and not in any queue; Duplicated
 	// are rows beyond one per message, or rows of messages never sent;
 	// SetAside are messages in the dead-letter or poison queue; Queued are
@@ -69,6 +75,27 @@ type Summary struct {
 	// MaxStopSeconds is the longest shutdown.
 	Crashed, Killed int
 	MaxStopSeconds  float64
+}
+
+// Usage is what ran, integrated over time: Karpenter's nodes and their
+// vCPUs, and consumer pods.
+type Usage struct {
+	NodeSeconds, VCPUSeconds, PodSeconds float64
+}
+
+// add counts x for dt seconds.
+func (u *Usage) add(x Sample, dt float64) {
+	u.NodeSeconds += float64(x.Nodes) * dt
+	u.VCPUSeconds += float64(x.NodeCPUs) * dt
+	u.PodSeconds += float64(x.Running) * dt
+}
+
+// share is the percentage part is of whole.
+func share(part, whole float64) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return 100 * part / whole
 }
 
 // Summarize derives the timings and peaks from samples; the counts of lost
@@ -91,6 +118,24 @@ func Summarize(samples []Sample, producerDone float64) Summary {
 		first(&s.ZeroPods, x.Seconds, s.Drained >= 0 && x.Desired == 0 && x.Running == 0)
 		first(&s.BaselineNodes, x.Seconds, s.ZeroPods >= 0 && x.NodeClaims == 0 && x.Nodes == 0)
 	}
+	// Each sample holds until the next one.
+	atDrain := -1
+	for i, x := range samples {
+		if s.Drained >= 0 && x.Seconds >= s.Drained {
+			if atDrain < 0 {
+				atDrain = x.Desired
+			}
+			s.RiseAfterDrain = max(s.RiseAfterDrain, x.Desired-atDrain)
+		}
+		if i+1 == len(samples) {
+			break
+		}
+		dt := samples[i+1].Seconds - x.Seconds
+		s.Cost.add(x, dt)
+		if s.Drained >= 0 && x.Seconds >= s.Drained {
+			s.AfterDrain.add(x, dt)
+		}
+	}
 	return s
 }
 
@@ -105,6 +150,7 @@ func (s Summary) Failures() []string {
 	check(s.PeakRunning > 1, "consumers never scaled out past one pod (peak %d)", s.PeakRunning)
 	check(s.PeakNodes > 0, "Karpenter never added a node")
 	check(s.Drained >= 0, "the queue never drained")
+	check(s.RiseAfterDrain == 0, "the desired replicas rose by %d after the queue drained", s.RiseAfterDrain)
 	check(s.ZeroPods >= 0, "the consumers never scaled back to zero")
 	check(s.BaselineNodes >= 0, "the nodes never went back to the baseline")
 	check(s.Lost == 0, "%d messages lost", s.Lost)
@@ -134,6 +180,10 @@ func (s Summary) Write(w io.Writer) {
 		{"peak desired replicas", strconv.Itoa(s.PeakDesired)},
 		{"peak running pods", strconv.Itoa(s.PeakRunning)},
 		{"peak nodes", strconv.Itoa(s.PeakNodes)},
+		{"desired rise after the drain", strconv.Itoa(s.RiseAfterDrain)},
+		{"node-seconds", usage(s.Cost.NodeSeconds, s.AfterDrain.NodeSeconds)},
+		{"vCPU-seconds (nodes)", usage(s.Cost.VCPUSeconds, s.AfterDrain.VCPUSeconds)},
+		{"pod-seconds (consumers)", usage(s.Cost.PodSeconds, s.AfterDrain.PodSeconds)},
 		{"messages lost", strconv.Itoa(s.Lost)},
 		{"still queued at the end", strconv.Itoa(s.Queued)},
 		{"duplicated rows", strconv.Itoa(s.Duplicated)},
@@ -144,6 +194,11 @@ func (s Summary) Write(w io.Writer) {
 	} {
 		fmt.Fprintf(w, "  %-30s %s\n", l[0], l[1])
 	}
+}
+
+// usage prints a total and the share of it after the drain.
+func usage(total, after float64) string {
+	return fmt.Sprintf("%.0f (%.0f after the drain, %.0f %%)", total, after, share(after, total))
 }
 
 // Count compares the table's rows with the ids sent: "<prefix>-0" up to
