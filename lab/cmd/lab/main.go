@@ -23,6 +23,23 @@ func main() {
 	os.Exit(run())
 }
 
+// defaultLatency is a client's round trip to SQS, DynamoDB or Azure Storage
+// in its own region: a few milliseconds on the network plus the service's
+// own time. It is an assumption, not a measurement here; set -latency to
+// yours.
+const defaultLatency = 10 * time.Millisecond
+
+// defaultNodeStartup is the time from a NodeClaim to a node that runs pods:
+// an instance's boot and its join of the cluster, 40-90 s in either cloud;
+// AKS's VMs take longer than EC2's. Assumptions; set -node-startup to
+// yours.
+var defaultNodeStartup = map[string]time.Duration{"aws": 45 * time.Second, "azure": 60 * time.Second}
+
+// defaultPodStartup is a pod's pull of a small image (the consumer's is a
+// static binary on distroless) from a registry in the region, and its
+// start.
+const defaultPodStartup = 5 * time.Second
+
 func run() int {
 	var opts lab.Options
 	var karpenterCRDs string
@@ -39,6 +56,9 @@ func run() int {
 	fs.IntVar(&opts.Messages, "messages", 20000, "messages in the burst")
 	fs.Float64Var(&opts.Rate, "rate", 2000, "messages per second of the burst, at most")
 	fs.DurationVar(&opts.Settle, "settle", 10*time.Minute, "longest wait for each phase: baseline, drain, zero pods, nodes back")
+	fs.DurationVar(&opts.Latency, "latency", defaultLatency, "round trip the consumers wait for on every queue and table request, as in a cloud region (0: the emulators' loopback)")
+	fs.DurationVar(&opts.NodeStartup, "node-startup", -1, "time a Karpenter node boots before pods run on it (default: 45s on aws, 60s on azure)")
+	fs.DurationVar(&opts.PodStartup, "pod-startup", defaultPodStartup, "time a consumer pod takes from scheduled to running: image pull and start")
 	fs.BoolVar(&check, "check", false, "exit 1 unless the loop scaled out and back in and lost or duplicated nothing")
 	fs.StringVar(&deployCmd, "deploy", "", "command (space-separated) that deploys the stack through the engine: run with up before the burst and with destroy, under load, at the end")
 	fs.StringVar(&execCmd, "exec", "", "command (space-separated) to run in the lab instead of applying the stack and sending the burst; the lab exits with its code")
@@ -110,6 +130,12 @@ func validate(o *lab.Options, karpenterCRDs, execCmd, deployCmd string) error {
 	}
 	if o.Out == "" {
 		o.Out = "build/lab/" + o.Stack
+	}
+	if o.NodeStartup < 0 {
+		o.NodeStartup = defaultNodeStartup[o.Stack]
+	}
+	if o.Latency < 0 || o.PodStartup < 0 {
+		return fmt.Errorf("-latency and -pod-startup must be 0 or more")
 	}
 	if o.KedaCRDs == "" || karpenterCRDs == "" {
 		return fmt.Errorf("-keda-crds and -karpenter-crds are required (make lab passes them)")

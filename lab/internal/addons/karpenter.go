@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/edw-project/edw/lab/internal/apply"
@@ -121,6 +122,17 @@ func InstanceTypes(families, archs []string) []instanceType {
 		}
 	}
 	return out
+}
+
+// VCPUs is the vCPU count of one of the lab's instance types: what a cloud
+// bills a node for (its capacity, as kwok reports it, is less).
+func VCPUs(instanceType string) int {
+	var f, arch string
+	var cpu int
+	if _, err := fmt.Sscanf(strings.ReplaceAll(instanceType, "-", " "), "%s %dx %s linux", &f, &cpu, &arch); err != nil {
+		return 0
+	}
+	return cpu
 }
 
 func family(f, arch string, perCPU int) []instanceType {

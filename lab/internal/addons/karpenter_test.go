@@ -32,3 +32,11 @@ func TestInstanceTypesOfferEveryFamilyInSmallSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestVCPUsReadsTheLabsInstanceTypes(t *testing.T) {
+	for name, want := range map[string]int{"c-2x-amd64-linux": 2, "m-8x-arm64-linux": 8, "Standard_D4ds_v5": 0, "": 0} {
+		if got := VCPUs(name); got != want {
+			t.Errorf("VCPUs(%q) = %d, want %d", name, got, want)
+		}
+	}
+}

@@ -52,6 +52,9 @@ type Options struct {
 	LogDir string
 	// CgroupName names the cgroup that holds the pods' CPU limits.
 	CgroupName string
+	// Startup is how long after a pod starts its process does: the image
+	// pull and container start of a real node.
+	Startup time.Duration
 }
 
 // Kubelet backs pods with processes.
@@ -64,8 +67,10 @@ type Kubelet struct {
 
 	pods cache.Store
 
-	mu       sync.Mutex
-	procs    map[types.UID]*process
+	mu    sync.Mutex
+	procs map[types.UID]*process
+	// starting are the pods whose process is due or being started.
+	starting map[types.UID]bool
 	nextPort int
 	// processed sums the last count of every process that has ended.
 	processed float64
@@ -96,7 +101,7 @@ type process struct {
 
 // New returns a kubelet; Run starts it.
 func New(opts Options, log *slog.Logger) *Kubelet {
-	return &Kubelet{opts: opts, log: log, procs: map[types.UID]*process{}, nextPort: firstPort,
+	return &Kubelet{opts: opts, log: log, procs: map[types.UID]*process{}, starting: map[types.UID]bool{}, nextPort: firstPort,
 		client: &http.Client{Timeout: 2 * time.Second}}
 }
 
@@ -160,12 +165,38 @@ func (k *Kubelet) sync(o any) {
 	}
 	k.mu.Lock()
 	_, running := k.procs[pod.UID]
+	if running || k.starting[pod.UID] {
+		k.mu.Unlock()
+		return
+	}
+	k.starting[pod.UID] = true
 	k.mu.Unlock()
-	if !running {
+	started := pod.CreationTimestamp.Time
+	if pod.Status.StartTime != nil {
+		started = pod.Status.StartTime.Time
+	}
+	time.AfterFunc(max(time.Until(started.Add(k.opts.Startup)), 0), func() {
+		defer func() {
+			k.mu.Lock()
+			delete(k.starting, pod.UID)
+			k.mu.Unlock()
+		}()
+		// The pod may have gone while its image was "pulling".
+		if o, ok, _ := k.pods.Get(pod); !ok || o.(*corev1.Pod).DeletionTimestamp != nil {
+			return
+		}
 		if err := k.start(pod); err != nil {
 			k.log.Error("backing a pod with a process", "pod", pod.Name, "err", err)
 		}
-	}
+	})
+}
+
+// Backs reports whether a process runs for the pod uid.
+func (k *Kubelet) Backs(uid types.UID) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p, ok := k.procs[uid]
+	return ok && !p.stopped
 }
 
 func (k *Kubelet) start(pod *corev1.Pod) error {

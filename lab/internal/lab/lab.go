@@ -25,8 +25,10 @@ import (
 	"github.com/edw-project/edw/lab/internal/addons"
 	"github.com/edw-project/edw/lab/internal/apply"
 	"github.com/edw-project/edw/lab/internal/backend"
+	"github.com/edw-project/edw/lab/internal/boot"
 	"github.com/edw-project/edw/lab/internal/controlplane"
 	"github.com/edw-project/edw/lab/internal/kubelet"
+	"github.com/edw-project/edw/lab/internal/latency"
 	"github.com/edw-project/edw/lab/internal/netns"
 	"github.com/edw-project/edw/lab/internal/proc"
 	"github.com/edw-project/edw/lab/internal/swap"
@@ -56,6 +58,12 @@ type Options struct {
 	// Settle bounds each wait: for the baseline, the drain, zero pods and
 	// the nodes' return.
 	Settle time.Duration
+	// Latency is the round trip the consumers wait for on every queue and
+	// table request, as in a cloud; 0 leaves the emulators' loopback.
+	Latency time.Duration
+	// NodeStartup is how long a Karpenter node boots before pods may run
+	// on it; PodStartup how long a pod takes to start its process.
+	NodeStartup, PodStartup time.Duration
 	// Exec, when set, is run in the lab's network instead of applying the
 	// stack's objects and sending the burst: a command that deploys the
 	// stack itself, such as the engine layer's tests.
@@ -78,6 +86,9 @@ type Lab struct {
 	backend backend.Backend
 	// consumerEnv and producerEnv are the rendered containers' environments.
 	consumerEnv, producerEnv map[string]string
+	// cloudEnv is what the consumer processes need to reach the emulators,
+	// through the round trip of Options.Latency.
+	cloudEnv []string
 	// emulators are the emulators' endpoints and credentials.
 	emulators map[string]string
 	consumer  *appsv1.Deployment
@@ -116,6 +127,9 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 		return l, err
 	}
 	if err := l.backend.Prepare(ctx); err != nil {
+		return l, err
+	}
+	if l.cloudEnv, err = latency.Delayed(ctx, l.backend.Env(), opts.Latency); err != nil {
 		return l, err
 	}
 	swapped, err := swap.Objects(rendered, swap.Emulator{
@@ -164,6 +178,7 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 	}); err != nil {
 		return l, err
 	}
+	go boot.Run(ctx, l.kube, opts.NodeStartup, log)
 
 	switch {
 	case len(opts.Exec) > 0:
@@ -184,8 +199,9 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 	l.kubelet = kubelet.New(kubelet.Options{
 		Namespace: l.consumer.Namespace, Selector: selector(l.consumer),
 		Binary: l.bin("consumer"), LogDir: filepath.Join(opts.Out, "pods"), CgroupName: netns.Name(),
+		Startup: opts.PodStartup,
 		Env: func(container []string, addr string) []string {
-			return swap.ProcessEnv(container, l.backend.Env(), addr)
+			return swap.ProcessEnv(container, l.cloudEnv, addr)
 		},
 	}, log)
 	return l, nil

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/edw-project/edw/lab/internal/addons"
+	"github.com/edw-project/edw/lab/internal/boot"
 	"github.com/edw-project/edw/lab/internal/scenario"
 	"github.com/edw-project/edw/lab/internal/swap"
 )
@@ -225,7 +227,8 @@ func (l *Lab) sample(ctx context.Context) (scenario.Sample, error) {
 		return s, err
 	}
 	for _, p := range pods.Items {
-		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+		// Running once its process runs: after the pod's start-up.
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && l.kubelet.Backs(p.UID) {
 			s.Running++
 		}
 	}
@@ -239,10 +242,10 @@ func (l *Lab) sample(ctx context.Context) (scenario.Sample, error) {
 		return s, err
 	}
 	for _, n := range nodes.Items {
+		s.NodeCPUs += addons.VCPUs(n.Labels[corev1.LabelInstanceTypeStable])
 		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue && n.DeletionTimestamp == nil {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue && n.DeletionTimestamp == nil && boot.Booted(&n) {
 				s.Nodes++
-				s.NodeCPUs += int(n.Status.Capacity.Cpu().Value())
 			}
 		}
 	}

@@ -38,9 +38,9 @@ func TestSummarizeFindsEachPhase(t *testing.T) {
 // the part after the drain is told apart.
 func TestSummarizeCountsWhatRan(t *testing.T) {
 	s := Summarize(burst, 10)
-	// Nodes: 1 for 8 s, 2 for 10 s, 2 for 60 s, 2 for 110 s.
-	if s.Cost.NodeSeconds != 368 || s.AfterDrain.NodeSeconds != 340 {
-		t.Errorf("node-seconds %v, after the drain %v; want 368 and 340", s.Cost.NodeSeconds, s.AfterDrain.NodeSeconds)
+	// NodeClaims: 1 for 10 s, then 2 for 10, 60 and 110 s.
+	if s.Cost.NodeSeconds != 370 || s.AfterDrain.NodeSeconds != 340 {
+		t.Errorf("node-seconds %v, after the drain %v; want 370 and 340", s.Cost.NodeSeconds, s.AfterDrain.NodeSeconds)
 	}
 	if s.Cost.VCPUSeconds != 736 || s.Cost.PodSeconds != 8+80+480 || s.AfterDrain.PodSeconds != 480 {
 		t.Errorf("vCPU-seconds %v, pod-seconds %v (%v after)", s.Cost.VCPUSeconds, s.Cost.PodSeconds, s.AfterDrain.PodSeconds)

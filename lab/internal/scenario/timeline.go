@@ -18,10 +18,12 @@ type Sample struct {
 	// Desired is the consumer Deployment's replicas, as KEDA and its HPA set
 	// them.
 	Desired int
-	// Running is the consumer pods Running and not terminating.
+	// Running is the consumer pods Running, not terminating, and past
+	// their start-up: their process runs.
 	Running int
-	// NodeClaims is Karpenter's NodeClaims; Nodes the Ready nodes they
-	// became, and NodeCPUs their vCPUs.
+	// NodeClaims is Karpenter's NodeClaims, from launch to termination, as
+	// a cloud bills them; Nodes the ones Ready and booted; NodeCPUs the
+	// vCPUs of every node of a NodeClaim, booting or not.
 	NodeClaims, Nodes, NodeCPUs int
 	// Processed is the consumers' running total of rows written (each
 	// message's delete follows its write).
@@ -77,15 +79,15 @@ type Summary struct {
 	MaxStopSeconds  float64
 }
 
-// Usage is what ran, integrated over time: Karpenter's nodes and their
-// vCPUs, and consumer pods.
+// Usage is what ran, integrated over time: Karpenter's nodes from launch to
+// termination and their vCPUs, and consumer pods.
 type Usage struct {
 	NodeSeconds, VCPUSeconds, PodSeconds float64
 }
 
 // add counts x for dt seconds.
 func (u *Usage) add(x Sample, dt float64) {
-	u.NodeSeconds += float64(x.Nodes) * dt
+	u.NodeSeconds += float64(x.NodeClaims) * dt
 	u.VCPUSeconds += float64(x.NodeCPUs) * dt
 	u.PodSeconds += float64(x.Running) * dt
 }

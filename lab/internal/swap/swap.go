@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/edw-project/edw/lab/internal/apply"
+	"github.com/edw-project/edw/lab/internal/boot"
 )
 
 const (
@@ -151,7 +152,13 @@ func (r *Result) nodePool(o *unstructured.Unstructured) error {
 	if len(r.Families) == 0 {
 		return fmt.Errorf("no requirement on %v: the lab cannot tell which instance families to offer", familyLabels)
 	}
-	return unstructured.SetNestedSlice(o.Object, kept, "spec", "template", "spec", "requirements")
+	if err := unstructured.SetNestedSlice(o.Object, kept, "spec", "template", "spec", "requirements"); err != nil {
+		return err
+	}
+	// The node boots (package boot) before pods may run on it.
+	taints, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "startupTaints")
+	taints = append(taints, map[string]any{"key": boot.Taint, "effect": "NoSchedule"})
+	return unstructured.SetNestedSlice(o.Object, taints, "spec", "template", "spec", "startupTaints")
 }
 
 func kwokNodeClass(name string) *unstructured.Unstructured {

@@ -117,6 +117,10 @@ func TestNodePoolGetsKwokNodeClassAndFamilies(t *testing.T) {
 			t.Error("the EC2NodeClass is applied; no CRD serves it in the lab")
 		}
 	}
+	taints, _, _ := unstructured.NestedSlice(pool.Object, "spec", "template", "spec", "startupTaints")
+	if len(taints) != 1 || taints[0].(map[string]any)["key"] != "edw.dev/booting" {
+		t.Errorf("startupTaints = %v, want the lab's boot taint", taints)
+	}
 	reqs, _, _ := unstructured.NestedSlice(pool.Object, "spec", "template", "spec", "requirements")
 	var keys []string
 	for _, raw := range reqs {
