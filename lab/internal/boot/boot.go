@@ -25,8 +25,8 @@ import (
 // Taint is the startup taint of the lab's nodes.
 const Taint = "edw.dev/booting"
 
-// Booted reports whether node has finished booting: no startup taint.
-func Booted(node *corev1.Node) bool {
+// booted reports whether node has finished booting: no startup taint.
+func booted(node *corev1.Node) bool {
 	return !slices.ContainsFunc(node.Spec.Taints, func(t corev1.Taint) bool { return t.Key == Taint })
 }
 
@@ -39,7 +39,7 @@ func Run(ctx context.Context, client kubernetes.Interface, boot time.Duration, l
 	scheduled := map[string]bool{}
 	handle := func(o any) {
 		node, ok := o.(*corev1.Node)
-		if !ok || Booted(node) || scheduled[node.Name] {
+		if !ok || booted(node) || scheduled[node.Name] {
 			return
 		}
 		scheduled[node.Name] = true

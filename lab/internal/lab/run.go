@@ -12,11 +12,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/edw-project/edw/lab/internal/addons"
-	"github.com/edw-project/edw/lab/internal/boot"
 	"github.com/edw-project/edw/lab/internal/scenario"
 	"github.com/edw-project/edw/lab/internal/swap"
 )
@@ -237,20 +237,33 @@ func (l *Lab) sample(ctx context.Context) (scenario.Sample, error) {
 		return s, err
 	}
 	s.NodeClaims = len(claims.Items)
+	for _, c := range claims.Items {
+		// Karpenter's Initialized: registered, Ready, startup taints gone.
+		if c.GetDeletionTimestamp() == nil && initialized(c.Object) {
+			s.Nodes++
+		}
+	}
 	nodes, err := l.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "karpenter.sh/nodepool"})
 	if err != nil {
 		return s, err
 	}
 	for _, n := range nodes.Items {
 		s.NodeCPUs += addons.VCPUs(n.Labels[corev1.LabelInstanceTypeStable])
-		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue && n.DeletionTimestamp == nil && boot.Booted(&n) {
-				s.Nodes++
-			}
-		}
 	}
 	s.Processed = int(l.kubelet.Processed())
 	return s, nil
+}
+
+// initialized reports a NodeClaim's Initialized condition.
+func initialized(claim map[string]any) bool {
+	conditions, _, _ := unstructured.NestedSlice(claim, "status", "conditions")
+	for _, raw := range conditions {
+		c, _ := raw.(map[string]any)
+		if c["type"] == "Initialized" && c["status"] == "True" {
+			return true
+		}
+	}
+	return false
 }
 
 // recorder keeps the samples of a run.

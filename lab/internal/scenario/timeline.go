@@ -22,8 +22,8 @@ type Sample struct {
 	// their start-up: their process runs.
 	Running int
 	// NodeClaims is Karpenter's NodeClaims, from launch to termination, as
-	// a cloud bills them; Nodes the ones Ready and booted; NodeCPUs the
-	// vCPUs of every node of a NodeClaim, booting or not.
+	// a cloud bills them; Nodes the ones initialized (Ready and booted);
+	// NodeCPUs the vCPUs of every node of a NodeClaim, booting or not.
 	NodeClaims, Nodes, NodeCPUs int
 	// Processed is the consumers' running total of rows written (each
 	// message's delete follows its write).
