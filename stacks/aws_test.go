@@ -51,6 +51,11 @@ func plan(t *testing.T, stack string) *render.Plan {
 
 func aws(t *testing.T) *render.Plan { return plan(t, "aws") }
 
+// both are the two stacks' plans, by name.
+func both(t *testing.T) map[string]*render.Plan {
+	return map[string]*render.Plan{"aws": plan(t, "aws"), "azure": plan(t, "azure")}
+}
+
 // one returns the single resource of typ named name.
 func one(t *testing.T, p *render.Plan, typ, name string) render.Resource {
 	t.Helper()
@@ -652,7 +657,7 @@ func TestAWSCluster(t *testing.T) {
 // The HPA follows the queue down: a short scale-down window instead of
 // Kubernetes' 300 s, which keeps replicas rising after the backlog is gone.
 func TestScaledObjectBehaviorFollowsTheQueue(t *testing.T) {
-	for _, p := range []*render.Plan{aws(t), azure(t)} {
+	for _, p := range both(t) {
 		so := one(t, p, "kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer").Inputs
 		behavior := at(so, "spec", "advanced", "horizontalPodAutoscalerConfig", "behavior")
 		if at(behavior, "scaleDown", "stabilizationWindowSeconds") != float64(30) || at(behavior, "scaleDown", "policies", 0, "value") != float64(100) {

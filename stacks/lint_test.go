@@ -13,30 +13,13 @@ import (
 // would.
 var kubeScoreAccepted = []string{"ImagePullPolicy is not set to Always"}
 
-// kubeScore finds the linter `make tools` builds; without it the test
-// skips, except under CI.
-func kubeScore(t *testing.T) string {
-	t.Helper()
-	path, err := filepath.Abs("build/bin/kube-score")
-	if err == nil {
-		if _, err = os.Stat(path); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("kube-score missing (%v): run make tools", err)
-	}
-	t.Skip("kube-score missing: run make tools")
-	return ""
-}
-
 // findings are kube-score's critical findings and warnings on the
 // manifests in dir, but the accepted ones.
 func findings(t *testing.T, dir string) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	args := append([]string{"score", "--output-format", "ci", "--kubernetes-version", "v" + kubernetesVersion}, files...)
-	out, err := exec.Command(kubeScore(t), args...).CombinedOutput()
+	out, err := exec.Command(tool(t, "kube-score"), args...).CombinedOutput()
 	if _, isExit := err.(*exec.ExitError); err != nil && !isExit {
 		t.Fatalf("kube-score: %v", err)
 	}

@@ -32,20 +32,20 @@ var crdSources = map[string][]crdSource{
 // bundles.
 const kubernetesVersion = "1.30"
 
-// kubectlValidate finds the validator `make tools` builds; without it the
-// schema tests skip, except under CI.
-func kubectlValidate(t *testing.T) string {
+// tool finds a checker `make tools` builds into build/bin; without it the
+// test skips, except under CI.
+func tool(t *testing.T, name string) string {
 	t.Helper()
-	path, err := filepath.Abs("build/bin/kubectl-validate")
+	path, err := filepath.Abs(filepath.Join("build", "bin", name))
 	if err == nil {
 		if _, err = os.Stat(path); err == nil {
 			return path
 		}
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("kubectl-validate missing (%v): run make tools", err)
+		t.Fatalf("%s missing (%v): run make tools", name, err)
 	}
-	t.Skip("kubectl-validate missing: run make tools")
+	t.Skip(name + " missing: run make tools")
 	return ""
 }
 
@@ -84,7 +84,7 @@ func crds(t *testing.T, stack string) string {
 func validate(t *testing.T, crdDir string, paths ...string) (string, bool) {
 	t.Helper()
 	args := append(paths, "--version", kubernetesVersion, "--local-crds", crdDir, "--output", "json")
-	out, err := exec.Command(kubectlValidate(t), args...).CombinedOutput()
+	out, err := exec.Command(tool(t, "kubectl-validate"), args...).CombinedOutput()
 	if _, isExit := err.(*exec.ExitError); err != nil && !isExit {
 		t.Fatalf("kubectl-validate: %v", err)
 	}

@@ -4,16 +4,14 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-
-	"github.com/edw-project/edw/internal/render"
+	"time"
 )
 
 // The workload's namespace refuses every connection but DNS, HTTPS out
 // (and on AWS the Pod Identity agent), and the apps' HTTP port from the
 // metrics namespaces; EKS's VPC CNI is asked to enforce that.
 func TestNetworkPolicies(t *testing.T) {
-	for stack, p := range map[string]func(*testing.T) *render.Plan{"aws": aws, "azure": azure} {
-		plan := p(t)
+	for stack, plan := range both(t) {
 		deny := one(t, plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "edw-deny-all").Inputs
 		if fmt.Sprint(at(deny, "spec", "policyTypes")) != "[Ingress Egress]" || len(at(deny, "spec", "podSelector").(map[string]any)) != 0 {
 			t.Errorf("%s: deny-all %v", stack, deny["spec"])
@@ -49,8 +47,7 @@ func TestNetworkPolicies(t *testing.T) {
 // Both containers bound their ephemeral storage; the consumers spread over
 // zones as a preference, and a budget paces evictions without blocking.
 func TestWorkloadBoundsAndSpreads(t *testing.T) {
-	for stack, p := range map[string]func(*testing.T) *render.Plan{"aws": aws, "azure": azure} {
-		plan := p(t)
+	for stack, plan := range both(t) {
 		for _, app := range []string{"edw-consumer", "edw-producer"} {
 			c := at(one(t, plan, "kubernetes:apps/v1:Deployment", app).Inputs, "spec", "template", "spec", "containers", 0)
 			if at(c, "resources", "requests", "ephemeral-storage") != "128Mi" || at(c, "resources", "limits", "ephemeral-storage") != "128Mi" {
@@ -64,6 +61,25 @@ func TestWorkloadBoundsAndSpreads(t *testing.T) {
 		pdb := one(t, plan, "kubernetes:policy/v1:PodDisruptionBudget", "edw-consumer").Inputs
 		if at(pdb, "spec", "maxUnavailable") != "25%" || at(pdb, "spec", "minAvailable") != nil {
 			t.Errorf("%s: consumer budget %v", stack, pdb["spec"])
+		}
+	}
+}
+
+// Every consumer pod carries karpenter.sh/do-not-disrupt, so a node's
+// drain is bounded only by the NodePool's terminationGracePeriod; it must
+// be set, and long enough for a consumer's own grace period.
+func TestNodePoolBoundsTheDrain(t *testing.T) {
+	for name, plan := range both(t) {
+		np := one(t, plan, "kubernetes:karpenter.sh/v1:NodePool", "workload").Inputs
+		grace, err := time.ParseDuration(fmt.Sprint(at(np, "spec", "template", "spec", "terminationGracePeriod")))
+		if err != nil {
+			t.Errorf("%s: NodePool terminationGracePeriod: %v", name, err)
+			continue
+		}
+		consumer := one(t, plan, "kubernetes:apps/v1:Deployment", "edw-consumer").Inputs
+		pod := time.Duration(at(consumer, "spec", "template", "spec", "terminationGracePeriodSeconds").(float64)) * time.Second
+		if grace < pod {
+			t.Errorf("%s: NodePool terminationGracePeriod %v is shorter than a consumer pod's %v", name, grace, pod)
 		}
 	}
 }
