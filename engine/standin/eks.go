@@ -190,7 +190,7 @@ func oidcIssuer(identities []any) string {
 // newOidcProvider creates the IAM OIDC provider for the cluster's issuer
 // when createOidcProvider is set, and returns its ARN ("" otherwise).
 func newOidcProvider(ctx *pulumi.Context, name string, raw resource.PropertyMap, issuer pulumi.StringOutput, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	if !flag(raw, "createOidcProvider") {
+	if !isTrue(raw, "createOidcProvider") {
 		return pulumi.String("").ToStringOutput(), nil
 	}
 	var p struct {
@@ -210,7 +210,7 @@ func newOidcProvider(ctx *pulumi.Context, name string, raw resource.PropertyMap,
 // otherwise).
 func newAutoModeNodeRole(ctx *pulumi.Context, name string, raw resource.PropertyMap, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	mode := obj(raw, "autoMode")
-	if !flag(mode, "enabled") || (mode.HasValue("createNodeRole") && !flag(mode, "createNodeRole")) {
+	if !isTrue(mode, "enabled") || (mode.HasValue("createNodeRole") && !isTrue(mode, "createNodeRole")) {
 		return pulumi.String("").ToStringOutput(), nil
 	}
 	trust, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
@@ -232,20 +232,20 @@ func newAutoModeNodeRole(ctx *pulumi.Context, name string, raw resource.Property
 // default node group, Fargate or Auto Mode will run it. None waits for
 // nodes.
 func newDefaultAddons(ctx *pulumi.Context, name string, raw resource.PropertyMap, clusterName pulumi.StringOutput, parent pulumi.ResourceOption) error {
-	autoMode := flag(obj(raw, "autoMode"), "enabled")
+	autoMode := isTrue(obj(raw, "autoMode"), "enabled")
 	enabled := func(options string, otherwise bool) bool {
 		o := obj(raw, options)
 		if o.HasValue("enabled") {
-			return flag(o, "enabled")
+			return isTrue(o, "enabled")
 		}
 		return otherwise
 	}
 	coredns := obj(raw, "corednsAddonOptions")
-	explicit := flag(coredns, "enabled") || coredns.HasValue("configurationValues")
-	defaultNodes := !flag(raw, "skipDefaultNodeGroup") || raw.HasValue("fargate") || autoMode
+	explicit := isTrue(coredns, "enabled") || coredns.HasValue("configurationValues")
+	defaultNodes := !isTrue(raw, "skipDefaultNodeGroup") || raw.HasValue("fargate") || autoMode
 	cni := !autoMode
 	if raw.HasValue("useDefaultVpcCni") {
-		cni = !flag(raw, "useDefaultVpcCni")
+		cni = !isTrue(raw, "useDefaultVpcCni")
 	}
 	addon := func(addonName string, parent pulumi.ResourceOption) error {
 		var a struct{ pulumi.CustomResourceState }
@@ -273,8 +273,8 @@ func newDefaultAddons(ctx *pulumi.Context, name string, raw resource.PropertyMap
 	return nil
 }
 
-// flag is the boolean at key, false when absent or unknown.
-func flag(pm resource.PropertyMap, key string) bool {
+// isTrue is the boolean at key, false when absent or unknown.
+func isTrue(pm resource.PropertyMap, key string) bool {
 	v := plain(pm[resource.PropertyKey(key)])
 	return v.IsBool() && v.BoolValue()
 }

@@ -3,7 +3,7 @@ package standin
 import (
 	"encoding/json"
 	"errors"
-	flagset "flag"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -82,7 +82,7 @@ func Kubelogin(args []string, env Env, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "get-token" {
 		return fmt.Errorf("the stand-in kubelogin only answers get-token, not %q", args)
 	}
-	fs := flagset.NewFlagSet("get-token", flagset.ContinueOnError)
+	fs := flag.NewFlagSet("get-token", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	login := fs.String("login", "devicecode", "")
 	serverID := fs.String("server-id", "", "")
