@@ -241,7 +241,8 @@ func KubeloginConfig(kubeconfig []byte, mode string) (string, error) {
 	}
 	users, _ := doc["users"].([]any)
 	for _, u := range users {
-		user, _ := u.(map[string]any)["user"].(map[string]any)
+		entry, _ := u.(map[string]any)
+		user, _ := entry["user"].(map[string]any)
 		exec, _ := user["exec"].(map[string]any)
 		if exec == nil || exec["command"] != kubelogin {
 			continue
