@@ -20,6 +20,10 @@ LAB_RATE_azure := 600
 LAB_MESSAGES ?= $(LAB_MESSAGES_$(STACK))
 LAB_RATE ?= $(LAB_RATE_$(STACK))
 LAB_FLAGS ?=
+# LAB_SET is config over the stack's file for a lab run, e.g.
+# LAB_SET="edw:kedaQueueLength=50 edw:kedaCooldownPeriodSeconds=30"
+LAB_SET ?=
+LAB_SETTINGS = $(foreach s,$(LAB_SET),-set $(s))
 
 .PHONY: test-engine engine-build test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-build
 
@@ -93,8 +97,9 @@ MODULE_DIR = $$($(GO) mod download -json $(1) | sed -n 's/^\t"Dir": "\(.*\)",$$/
 LAB_CRDS = -keda-crds "$(KEDA_DIR)/config/crd/bases/*.yaml" \
 	-karpenter-crds "$(KARPENTER_DIR)/kwok/charts/crds/*.yaml,$(KARPENTER_DIR)/kwok/apis/crds/*.yaml,$(call MODULE_DIR,github.com/aws/karpenter-provider-aws@v$(NODECLASS_VERSION))/pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml,$(call MODULE_DIR,github.com/Azure/karpenter-provider-azure@v$(NAP_VERSION))/pkg/apis/crds/karpenter.azure.com_aksnodeclasses.yaml"
 lab: lab-build render engine-build
-	$(AS_ROOT) $(LAB_BIN)/lab -stack $(STACK) -bin $(LAB_BIN) -messages $(LAB_MESSAGES) -rate $(LAB_RATE) $(LAB_CRDS) \
-		-deploy "$(CURDIR)/$(ENGINE_BIN)/edw-engine -stack $(STACK) -bin $(CURDIR)/$(ENGINE_BIN) -dir $(CURDIR)/build/lab/$(STACK)/engine" $(LAB_FLAGS)
+	build/bin/render --stack $(STACK) --out build/lab-render/$(STACK) $(LAB_SETTINGS)
+	$(AS_ROOT) $(LAB_BIN)/lab -stack $(STACK) -bin $(LAB_BIN) -messages $(LAB_MESSAGES) -rate $(LAB_RATE) $(LAB_CRDS) -render build/lab-render/$(STACK) \
+		-deploy "$(CURDIR)/$(ENGINE_BIN)/edw-engine -stack $(STACK) -bin $(CURDIR)/$(ENGINE_BIN) -dir $(CURDIR)/build/lab/$(STACK)/engine $(LAB_SETTINGS)" $(LAB_FLAGS)
 
 ## lab-check: each stack's burst; fails unless both levels scaled out and
 ## back in and nothing was lost or duplicated

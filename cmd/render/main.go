@@ -7,6 +7,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 
@@ -20,21 +21,24 @@ const project = "edw"
 func main() {
 	stack := flag.String("stack", "aws", "stack whose Pulumi.<stack>.yaml to render")
 	out := flag.String("out", "", "output folder (default build/render/<stack>)")
+	settings := render.Settings{}
+	flag.Var(settings, "set", "a config value over the stack's file, key=value (repeatable)")
 	flag.Parse()
 	if *out == "" {
 		*out = filepath.Join("build", "render", *stack)
 	}
-	if err := run(*stack, *out); err != nil {
+	if err := run(*stack, *out, settings); err != nil {
 		fmt.Fprintf(os.Stderr, "render: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(stack, out string) error {
+func run(stack, out string, settings render.Settings) error {
 	cfg, err := render.StackConfig(fmt.Sprintf("Pulumi.%s.yaml", stack))
 	if err != nil {
 		return err
 	}
+	maps.Copy(cfg, settings)
 	plan, err := render.Run(project, stack, render.Region(cfg), cfg, stacks.Program)
 	if err != nil {
 		return fmt.Errorf("stack %s: %w", stack, err)

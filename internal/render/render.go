@@ -196,3 +196,26 @@ func Region(config map[string]string) string {
 	}
 	return defaultRegion
 }
+
+// Settings are config values given as key=value flags (repeatable), such
+// as edw:kedaQueueLength=50; they apply over the stack's file.
+type Settings map[string]string
+
+func (s Settings) String() string {
+	var kv []string
+	for k, v := range s {
+		kv = append(kv, k+"="+v)
+	}
+	slices.Sort(kv)
+	return strings.Join(kv, " ")
+}
+
+// Set takes one key=value; the key names its namespace (edw:...).
+func (s Settings) Set(arg string) error {
+	k, v, ok := strings.Cut(arg, "=")
+	if !ok || !strings.Contains(k, ":") {
+		return fmt.Errorf("%q: want namespace:key=value, e.g. edw:kedaQueueLength=50", arg)
+	}
+	s[k] = v
+	return nil
+}

@@ -3,7 +3,7 @@
 // the apiserver KUBECONFIG names, stand-in plugins for the clouds, and the
 // lab's swaps (EDW_LAB_OBJECTS) applied by a transform.
 //
-//	edw-engine -stack aws -dir build/lab/aws/engine up
+//	edw-engine -stack aws -dir build/lab/aws/engine [-set edw:kedaQueueLength=50] up
 //	edw-engine -stack aws -dir build/lab/aws/engine destroy
 package main
 
@@ -18,12 +18,14 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/edw-project/edw/engine/swap"
 	"github.com/edw-project/edw/engine/workspace"
+	"github.com/edw-project/edw/internal/render"
 )
 
 func main() {
@@ -44,6 +46,8 @@ func run() error {
 	stack := fs.String("stack", "aws", "stack to deploy: aws or azure")
 	dir := fs.String("dir", "", "folder for the Pulumi home, the state and the stand-ins' state (kept between up and destroy)")
 	bin := fs.String("bin", "build/engine/bin", "folder of the Pulumi CLI and the plugins")
+	settings := render.Settings{}
+	fs.Var(settings, "set", "a config value set on the stack before up, key=value (repeatable), as `pulumi config set` does")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return usageError{err}
 	}
@@ -91,6 +95,11 @@ func run() error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	switch op {
 	case "up":
+		for k, v := range settings {
+			if err := s.SetConfig(ctx, k, auto.ConfigValue{Value: v}); err != nil {
+				return fmt.Errorf("config %s: %w", k, err)
+			}
+		}
 		res, err := s.Up(ctx, optup.ProgressStreams(os.Stdout))
 		if err != nil {
 			return fmt.Errorf("up %s: %w", *stack, err)
