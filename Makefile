@@ -25,7 +25,7 @@ LAB_FLAGS ?=
 LAB_SET ?=
 LAB_SETTINGS = $(foreach s,$(LAB_SET),-set $(s))
 
-.PHONY: test-engine engine-build test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-build
+.PHONY: test-engine engine-build test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-compare lab-build
 
 ## test: formatting and vet, the Pulumi program under mocks, the apps
 ## against the emulators, the program through the real engine, then a short
@@ -101,6 +101,19 @@ lab: lab-build render engine-build
 	$(AS_ROOT) $(LAB_BIN)/lab -stack $(STACK) -bin $(LAB_BIN) -messages $(LAB_MESSAGES) -rate $(LAB_RATE) $(LAB_CRDS) -render build/lab-render/$(STACK) \
 		-deploy "$(CURDIR)/$(ENGINE_BIN)/edw-engine -stack $(STACK) -bin $(CURDIR)/$(ENGINE_BIN) -dir $(CURDIR)/build/lab/$(STACK)/engine $(LAB_SETTINGS)" $(LAB_FLAGS)
 
+## lab-compare: the same burst under the reference samples' settings, then
+## under the stack's own, side by side; fails unless the stack's drain no
+## slower and run 30 % fewer node-seconds
+SAMPLES_aws := edw:kedaQueueLength=2 edw:kedaPollingIntervalSeconds=30 edw:kedaCooldownPeriodSeconds=10 edw:kedaMinReplicas=1 edw:kedaScaleDownWindowSeconds=300
+SAMPLES_azure := edw:kedaQueueLength=5 edw:kedaActivationQueueLength=20 edw:kedaPollingIntervalSeconds=30 edw:kedaCooldownPeriodSeconds=10 edw:kedaMaxReplicas=15 edw:kedaScaleDownWindowSeconds=300
+lab-compare:
+	@mkdir -p build/compare/$(STACK)
+	$(MAKE) --no-print-directory lab STACK=$(STACK) LAB_SET="$(SAMPLES_$(STACK))" LAB_FLAGS="-check"
+	cp build/lab/$(STACK)/summary.json build/compare/$(STACK)/samples.json
+	$(MAKE) --no-print-directory lab STACK=$(STACK) LAB_FLAGS="-check"
+	cp build/lab/$(STACK)/summary.json build/compare/$(STACK)/defaults.json
+	$(LAB_BIN)/compare samples=build/compare/$(STACK)/samples.json defaults=build/compare/$(STACK)/defaults.json | tee build/compare/$(STACK)/table.md
+
 ## lab-check: each stack's burst; fails unless both levels scaled out and
 ## back in and nothing was lost or duplicated
 lab-check:
@@ -117,7 +130,7 @@ lab-build:
 	cd conformance/keda && $(GO) build -o ../../$(LAB_BIN)/keda-operator github.com/kedacore/keda/v2/cmd/operator
 	cd conformance/keda && $(GO) build -o ../../$(LAB_BIN)/keda-adapter github.com/kedacore/keda/v2/cmd/adapter
 	cd apps && $(GO) build -o ../$(LAB_BIN)/ ./consumer ./producer
-	cd lab && $(GO) build -o ../$(LAB_BIN)/lab ./cmd/lab
+	cd lab && $(GO) build -o ../$(LAB_BIN)/ ./cmd/lab ./cmd/compare
 	scripts/emulators.sh install
 
 emulators-start:

@@ -84,6 +84,8 @@ type Lab struct {
 	kube    kubernetes.Interface
 	applier *apply.Applier
 	backend backend.Backend
+	// minReplicas is the ScaledObject's minimum: the consumers at rest.
+	minReplicas int
 	// consumerEnv and producerEnv are the rendered containers' environments.
 	consumerEnv, producerEnv map[string]string
 	// cloudEnv is what the consumer processes need to reach the emulators,
@@ -230,6 +232,8 @@ func (l *Lab) findDeployments(objs []*unstructured.Unstructured) error {
 		switch o.GetKind() {
 		case "ScaledObject":
 			target, _, _ = unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+			minReplicas, _, _ := unstructured.NestedInt64(o.Object, "spec", "minReplicaCount")
+			l.minReplicas = int(minReplicas)
 		case "Deployment":
 			var d appsv1.Deployment
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {

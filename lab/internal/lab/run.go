@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,18 +26,21 @@ var nodeClaims = schema.GroupVersionResource{Group: "karpenter.sh", Version: "v1
 
 // Run waits for the baseline, sends the burst, records the lab once a second
 // until the consumers and nodes are back to the baseline, and writes
-// timeline.csv, timeline.svg and summary.txt to Out.
+// timeline.csv, timeline.svg, summary.txt and summary.json to Out.
 func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 	defer l.startKubelet(ctx)()
 
-	l.log.Info("waiting for the baseline: no consumer pods, no Karpenter nodes")
+	l.log.Info("waiting for the baseline: the consumers' minimum running, no other Karpenter node", "minReplicas", l.minReplicas)
 	start := time.Now()
+	var base scenario.Baseline
 	if err := l.until(ctx, "baseline", func(s scenario.Sample) bool {
-		return s.Desired == 0 && s.Running == 0 && s.NodeClaims == 0
+		base = scenario.Baseline{Pods: l.minReplicas, NodeClaims: s.NodeClaims}
+		// No node without a consumer to run; some for a minimum.
+		return s.Desired == l.minReplicas && s.Running == l.minReplicas && (l.minReplicas > 0 || s.NodeClaims == 0) && s.NodeClaims == s.Nodes
 	}); err != nil {
 		return scenario.Summary{}, err
 	}
-	l.log.Info("baseline reached", "seconds", int(time.Since(start).Seconds()))
+	l.log.Info("baseline reached", "seconds", int(time.Since(start).Seconds()), "pods", base.Pods, "nodeclaims", base.NodeClaims)
 
 	rec := &recorder{start: time.Now()}
 	sampleCtx, stopSampling := context.WithCancel(ctx)
@@ -51,11 +55,11 @@ func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 	producerDone := time.Since(rec.start).Seconds()
 	l.log.Info("burst sent", "seconds", int(producerDone))
 
-	waitErr := l.settle(ctx, rec)
+	waitErr := l.settle(ctx, rec, base)
 	stopSampling()
 	<-sampled
 
-	summary := scenario.Summarize(rec.samples(), producerDone)
+	summary := scenario.Summarize(rec.samples(), producerDone, base)
 	summary.Stack, summary.Messages, summary.Rate = l.opts.Stack, l.opts.Messages, l.opts.Rate
 	if err := l.count(ctx, &summary); err != nil {
 		return summary, err
@@ -68,16 +72,16 @@ func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 	return summary, waitErr
 }
 
-// settle waits for the queue to drain, the consumers to scale to zero and
-// the nodes to go back to the baseline.
-func (l *Lab) settle(ctx context.Context, rec *recorder) error {
+// settle waits for the queue to drain, the consumers to scale back to their
+// minimum and the nodes to go back to the baseline.
+func (l *Lab) settle(ctx context.Context, rec *recorder, base scenario.Baseline) error {
 	for _, phase := range []struct {
 		name string
 		done func(scenario.Sample) bool
 	}{
 		{"the queue to drain", func(s scenario.Sample) bool { return s.Depth == 0 }},
-		{"zero consumer pods", func(s scenario.Sample) bool { return s.Desired == 0 && s.Running == 0 }},
-		{"the nodes back to the baseline", func(s scenario.Sample) bool { return s.NodeClaims == 0 && s.Nodes == 0 }},
+		{"the consumers' minimum", base.AtPods},
+		{"the nodes back to the baseline", base.AtNodes},
 	} {
 		l.log.Info("waiting for " + phase.name)
 		err := wait.PollUntilContextTimeout(ctx, time.Second, l.opts.Settle, true, func(context.Context) (bool, error) {
@@ -170,7 +174,11 @@ func (l *Lab) write(s scenario.Summary, samples []scenario.Sample) error {
 	}
 	defer txt.Close()
 	s.Write(txt)
-	return nil
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(l.opts.Out, "summary.json"), b, 0o644)
 }
 
 // until samples the lab once a second until done holds.

@@ -21,8 +21,8 @@ var burst = []Sample{
 }
 
 func TestSummarizeFindsEachPhase(t *testing.T) {
-	s := Summarize(burst, 10)
-	got := []float64{s.FirstScaleOut, s.FirstRunning, s.FirstNode, s.Drained, s.ZeroPods, s.BaselineNodes}
+	s := Summarize(burst, 10, Baseline{})
+	got := []float64{s.FirstScaleOut, s.FirstRunning, s.FirstNode, s.Drained, s.MinPods, s.BaselineNodes}
 	if want := []float64{10, 12, 12, 30, 90, 200}; !slices.Equal(got, want) {
 		t.Errorf("phases %v, want %v", got, want)
 	}
@@ -37,7 +37,7 @@ func TestSummarizeFindsEachPhase(t *testing.T) {
 // Node-, vCPU- and pod-seconds integrate each sample until the next, and
 // the part after the drain is told apart.
 func TestSummarizeCountsWhatRan(t *testing.T) {
-	s := Summarize(burst, 10)
+	s := Summarize(burst, 10, Baseline{})
 	// NodeClaims: 1 for 10 s, then 2 for 10, 60 and 110 s.
 	if s.Cost.NodeSeconds != 370 || s.AfterDrain.NodeSeconds != 340 {
 		t.Errorf("node-seconds %v, after the drain %v; want 370 and 340", s.Cost.NodeSeconds, s.AfterDrain.NodeSeconds)
@@ -52,7 +52,7 @@ func TestSummarizeCountsWhatRan(t *testing.T) {
 func TestARiseAfterTheDrainFails(t *testing.T) {
 	rising := slices.Clone(burst)
 	rising = slices.Insert(rising, 5, Sample{Seconds: 45, Desired: 16, Running: 8, NodeClaims: 3, Nodes: 2, NodeCPUs: 4, Processed: 3000})
-	s := Summarize(rising, 10)
+	s := Summarize(rising, 10, Baseline{})
 	if s.RiseAfterDrain != 8 || !strings.Contains(strings.Join(s.Failures(), "\n"), "rose by 8 after the queue drained") {
 		t.Errorf("rise %d, failures %v", s.RiseAfterDrain, s.Failures())
 	}
@@ -60,21 +60,21 @@ func TestARiseAfterTheDrainFails(t *testing.T) {
 
 func TestAnEmptyQueueBeforeTheBurstEndsIsNoDrain(t *testing.T) {
 	// The producer finished at 25 s: the empty queue at 0 s does not count.
-	if s := Summarize(burst, 25); s.Drained != 30 {
+	if s := Summarize(burst, 25, Baseline{}); s.Drained != 30 {
 		t.Errorf("drained at %v, want 30", s.Drained)
 	}
 }
 
 func TestFailuresNameWhatDidNotHappen(t *testing.T) {
-	stuck := Summarize(burst[:4], 10) // never drained, never scaled in
+	stuck := Summarize(burst[:4], 10, Baseline{}) // never drained, never scaled in
 	stuck.Lost, stuck.Duplicated, stuck.Queued = 3, 1, 5
 	f := strings.Join(stuck.Failures(), "\n")
-	for _, want := range []string{"never drained", "never scaled back to zero", "never went back to the baseline", "3 messages lost", "1 duplicated rows", "5 messages still queued"} {
+	for _, want := range []string{"never drained", "never scaled back to their minimum", "never went back to the baseline", "3 messages lost", "1 duplicated rows", "5 messages still queued"} {
 		if !strings.Contains(f, want) {
 			t.Errorf("failures %q lack %q", f, want)
 		}
 	}
-	flat := Summarize([]Sample{{Seconds: 0}, {Seconds: 5, Desired: 1, Running: 1}}, 1)
+	flat := Summarize([]Sample{{Seconds: 0}, {Seconds: 5, Desired: 1, Running: 1}}, 1, Baseline{})
 	if f := strings.Join(flat.Failures(), "\n"); !strings.Contains(f, "past one pod") || !strings.Contains(f, "never added a node") {
 		t.Errorf("failures %q, want no scale-out past one pod and no node", f)
 	}
@@ -105,7 +105,7 @@ func TestCSVHasAHeaderAndARowPerSample(t *testing.T) {
 
 func TestPlotIsSVGWithEveryCurve(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteSVG(&b, "stack <aws>", burst, Summarize(burst, 10)); err != nil {
+	if err := WriteSVG(&b, "stack <aws>", burst, Summarize(burst, 10, Baseline{})); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -136,5 +136,21 @@ func TestNiceStep(t *testing.T) {
 		if got := niceStep(c.span); got != c.want {
 			t.Errorf("niceStep(%v) = %v, want %v", c.span, got, c.want)
 		}
+	}
+}
+
+// With a minimum of consumers, the run rests at that minimum and at the
+// nodes that run it, not at zero.
+func TestABaselineAboveZero(t *testing.T) {
+	rest := []Sample{
+		{Seconds: 0, Desired: 1, Running: 1, NodeClaims: 1, Nodes: 1},
+		{Seconds: 10, Depth: 3000, Desired: 4, Running: 1, NodeClaims: 2, Nodes: 1},
+		{Seconds: 30, Depth: 0, Desired: 4, Running: 4, NodeClaims: 2, Nodes: 2},
+		{Seconds: 60, Depth: 0, Desired: 1, Running: 1, NodeClaims: 2, Nodes: 2},
+		{Seconds: 120, Depth: 0, Desired: 1, Running: 1, NodeClaims: 1, Nodes: 1},
+	}
+	s := Summarize(rest, 5, Baseline{Pods: 1, NodeClaims: 1})
+	if s.FirstScaleOut != 10 || s.FirstRunning != 30 || s.MinPods != 60 || s.BaselineNodes != 120 {
+		t.Errorf("scale-out %v, running %v, minimum %v, baseline %v; want 10, 30, 60, 120", s.FirstScaleOut, s.FirstRunning, s.MinPods, s.BaselineNodes)
 	}
 }
