@@ -112,7 +112,8 @@ lab-compare:
 	cp build/lab/$(STACK)/summary.json build/compare/$(STACK)/samples.json
 	$(MAKE) --no-print-directory lab STACK=$(STACK) LAB_FLAGS="-check"
 	cp build/lab/$(STACK)/summary.json build/compare/$(STACK)/defaults.json
-	$(LAB_BIN)/compare samples=build/compare/$(STACK)/samples.json defaults=build/compare/$(STACK)/defaults.json | tee build/compare/$(STACK)/table.md
+	$(LAB_BIN)/compare samples=build/compare/$(STACK)/samples.json defaults=build/compare/$(STACK)/defaults.json > build/compare/$(STACK)/table.md; \
+		status=$$?; cat build/compare/$(STACK)/table.md; exit $$status
 
 ## lab-check: each stack's burst; fails unless both levels scaled out and
 ## back in and nothing was lost or duplicated
