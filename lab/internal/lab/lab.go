@@ -232,8 +232,14 @@ func (l *Lab) findDeployments(objs []*unstructured.Unstructured) error {
 		switch o.GetKind() {
 		case "ScaledObject":
 			target, _, _ = unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
-			minReplicas, _, _ := unstructured.NestedInt64(o.Object, "spec", "minReplicaCount")
-			l.minReplicas = int(minReplicas)
+			// A number decodes as int64 or float64, by where it was read.
+			minReplicas, _, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "minReplicaCount")
+			switch n := minReplicas.(type) {
+			case int64:
+				l.minReplicas = int(n)
+			case float64:
+				l.minReplicas = int(n)
+			}
 		case "Deployment":
 			var d appsv1.Deployment
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
