@@ -7,6 +7,8 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/edw-project/edw/components/identity"
 )
 
 // AddonIdentityToken is the component's type token.
@@ -19,9 +21,6 @@ const (
 	// restartedAt is the pod template annotation `kubectl rollout restart`
 	// sets; changing it rolls the pods.
 	restartedAt = "kubectl.kubernetes.io/restartedAt"
-	// clientIDAnnotation names the identity the workload identity webhook
-	// gives a service account's pods.
-	clientIDAnnotation = "azure.workload.identity/client-id"
 )
 
 // AddonIdentityArgs name the identity the add-on's operator signs in with.
@@ -65,7 +64,7 @@ func NewAddonIdentity(ctx *pulumi.Context, name string, args *AddonIdentityArgs,
 		}
 	}
 	sa, err := corev1.NewServiceAccountPatch(ctx, name+"-sa", &corev1.ServiceAccountPatchArgs{
-		Metadata: operator(pulumi.StringMap{clientIDAnnotation: args.ClientID}),
+		Metadata: operator(pulumi.StringMap{identity.ClientIDAnnotation: args.ClientID}),
 	}, parent)
 	if err != nil {
 		return nil, err
