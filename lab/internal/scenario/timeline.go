@@ -137,7 +137,8 @@ func Summarize(samples []Sample, producerDone float64, base Baseline) Summary {
 	// Each sample holds until the next one.
 	atDrain := -1
 	for i, x := range samples {
-		if s.Drained >= 0 && x.Seconds >= s.Drained {
+		after := s.Drained >= 0 && x.Seconds >= s.Drained
+		if after {
 			if atDrain < 0 {
 				atDrain = x.Desired
 			}
@@ -148,7 +149,7 @@ func Summarize(samples []Sample, producerDone float64, base Baseline) Summary {
 		}
 		dt := samples[i+1].Seconds - x.Seconds
 		s.Cost.add(x, dt)
-		if s.Drained >= 0 && x.Seconds >= s.Drained {
+		if after {
 			s.AfterDrain.add(x, dt)
 		}
 	}
