@@ -14,10 +14,15 @@
 //
 // It refuses what the cloud refuses at create and a mock would accept:
 // policy documents whose statements name a principal where AWS forbids one,
-// or none where AWS requires one.
+// or none where AWS requires one, and an ECR tag moved to another digest.
+// It makes what the cloud makes on its own (EKS's log group) and what
+// pulumi-eks makes by default (its managed add-ons). For an AKS cluster
+// with local accounts off it hands out AKS's exec kubeconfig, and the
+// binary, named kubelogin, stands in for Entra ID's sign-in (entra.go).
 //
-// What it does not model: other validation of inputs, eventual consistency, quotas, permissions, and anything that
-// runs (no cluster, node, queue or image exists; the kubeconfig the
+// What it does not model: other validation of inputs, eventual
+// consistency, quotas, permissions but the AKS cluster role, and anything
+// that runs (no cluster, node, queue or image exists; the kubeconfig the
 // clusters hand out is the one of the local test apiserver in
 // $EDW_STANDIN_KUBECONFIG). Only the keys the program sets that the real
 // cloud cannot change in place force a replacement.

@@ -47,13 +47,9 @@ var interactiveLogins = []string{"devicecode", "interactive"}
 // that runs kubelogin (format exec) or the azure auth provider that
 // Kubernetes clients dropped in 1.26 (any other format).
 func aksKubeconfig(path, format string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	doc, err := readKubeconfig(path)
 	if err != nil {
 		return nil, err
-	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
 	user := map[string]any{"auth-provider": map[string]any{"name": "azure", "config": map[string]any{
 		"apiserver-id": aksServerID, "client-id": aksClientID, "tenant-id": azureTenant, "environment": "AzurePublicCloud",
