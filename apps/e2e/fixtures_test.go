@@ -140,6 +140,12 @@ func newAWS(t testing.TB, o fixtureOptions) fixture {
 	if err != nil {
 		t.Fatalf("create table: %v", err)
 	}
+	// A new table is CREATING for a while, and writes to it fail with
+	// ResourceNotFoundException until it is ACTIVE, in dynalite as in AWS.
+	waiter := awsddb.NewTableExistsWaiter(f.ddb, func(o *awsddb.TableExistsWaiterOptions) { o.MinDelay = 50 * time.Millisecond })
+	if err := waiter.Wait(ctx, &awsddb.DescribeTableInput{TableName: &f.table}, 20*time.Second); err != nil {
+		t.Fatalf("table %q never became active: %v", f.table, err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -77,6 +78,11 @@ func (b *awsBackend) Prepare(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("table %q: %w", b.table, err)
+	}
+	// Writes fail with ResourceNotFoundException until the table is ACTIVE.
+	waiter := dynamodb.NewTableExistsWaiter(b.ddb, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 50 * time.Millisecond })
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: &b.table}, 20*time.Second); err != nil {
+		return fmt.Errorf("table %q: waiting until active: %w", b.table, err)
 	}
 	return nil
 }
