@@ -29,8 +29,10 @@ import (
 	"github.com/edw-project/edw/lab/internal/controlplane"
 	"github.com/edw-project/edw/lab/internal/kubelet"
 	"github.com/edw-project/edw/lab/internal/latency"
+	"github.com/edw-project/edw/lab/internal/meter"
 	"github.com/edw-project/edw/lab/internal/netns"
 	"github.com/edw-project/edw/lab/internal/proc"
+	"github.com/edw-project/edw/lab/internal/scenario"
 	"github.com/edw-project/edw/lab/internal/swap"
 )
 
@@ -64,6 +66,8 @@ type Options struct {
 	// NodeStartup is how long a Karpenter node boots before pods may run
 	// on it; PodStartup how long a pod takes to start its process.
 	NodeStartup, PodStartup time.Duration
+	// Goal is the pods and nodes a scale run must reach.
+	Goal scenario.Goal
 	// Exec, when set, is run in the lab's network instead of applying the
 	// stack's objects and sending the burst: a command that deploys the
 	// stack itself, such as the engine layer's tests.
@@ -95,6 +99,8 @@ type Lab struct {
 	emulators map[string]string
 	consumer  *appsv1.Deployment
 	kubelet   *kubelet.Kubelet
+	// meter measures the lab's own CPU and memory.
+	meter *meter.Meter
 }
 
 // Start brings the lab up to the moment the stack's objects are applied.
@@ -110,6 +116,11 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 		}
 	}
 	l.procs = proc.NewGroup(filepath.Join(opts.Out, "logs"))
+	m, err := meter.New()
+	if err != nil {
+		return l, err
+	}
+	l.meter = m
 
 	rendered, err := apply.ReadFiles(filepath.Join(opts.RenderDir, "manifests", "*.yaml"))
 	if err != nil {

@@ -59,7 +59,7 @@ func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 	stopSampling()
 	<-sampled
 
-	summary := scenario.Summarize(rec.samples(), producerDone, base)
+	summary := scenario.Summarize(rec.samples(), producerDone, base, l.opts.Goal)
 	summary.Stack, summary.Messages, summary.Rate = l.opts.Stack, l.opts.Messages, l.opts.Rate
 	if err := l.count(ctx, &summary); err != nil {
 		return summary, err
@@ -259,6 +259,11 @@ func (l *Lab) sample(ctx context.Context) (scenario.Sample, error) {
 		s.NodeCPUs += addons.VCPUs(n.Labels[corev1.LabelInstanceTypeStable])
 	}
 	s.Processed = int(l.kubelet.Processed())
+	use, err := l.meter.Read()
+	if err != nil {
+		return s, err
+	}
+	s.LabCPU, s.LabMemoryMiB = use.CPU, use.MemoryMiB
 	return s, nil
 }
 

@@ -21,7 +21,7 @@ var burst = []Sample{
 }
 
 func TestSummarizeFindsEachPhase(t *testing.T) {
-	s := Summarize(burst, 10, Baseline{})
+	s := Summarize(burst, 10, Baseline{}, Goal{})
 	got := []float64{s.FirstScaleOut, s.FirstRunning, s.FirstNode, s.Drained, s.MinPods, s.BaselineNodes}
 	if want := []float64{10, 12, 12, 30, 90, 200}; !slices.Equal(got, want) {
 		t.Errorf("phases %v, want %v", got, want)
@@ -37,7 +37,7 @@ func TestSummarizeFindsEachPhase(t *testing.T) {
 // Node-, vCPU- and pod-seconds integrate each sample until the next, and
 // the part after the drain is told apart.
 func TestSummarizeCountsWhatRan(t *testing.T) {
-	s := Summarize(burst, 10, Baseline{})
+	s := Summarize(burst, 10, Baseline{}, Goal{})
 	// NodeClaims: 1 for 10 s, then 2 for 10, 60 and 110 s.
 	if s.Cost.NodeSeconds != 370 || s.AfterDrain.NodeSeconds != 340 {
 		t.Errorf("node-seconds %v, after the drain %v; want 370 and 340", s.Cost.NodeSeconds, s.AfterDrain.NodeSeconds)
@@ -52,7 +52,7 @@ func TestSummarizeCountsWhatRan(t *testing.T) {
 func TestARiseAfterTheDrainFails(t *testing.T) {
 	rising := slices.Clone(burst)
 	rising = slices.Insert(rising, 5, Sample{Seconds: 45, Desired: 16, Running: 8, NodeClaims: 3, Nodes: 2, NodeCPUs: 4, Processed: 3000})
-	s := Summarize(rising, 10, Baseline{})
+	s := Summarize(rising, 10, Baseline{}, Goal{})
 	if s.RiseAfterDrain != 8 || !strings.Contains(strings.Join(s.Failures(), "\n"), "rose by 8 after the queue drained") {
 		t.Errorf("rise %d, failures %v", s.RiseAfterDrain, s.Failures())
 	}
@@ -60,13 +60,13 @@ func TestARiseAfterTheDrainFails(t *testing.T) {
 
 func TestAnEmptyQueueBeforeTheBurstEndsIsNoDrain(t *testing.T) {
 	// The producer finished at 25 s: the empty queue at 0 s does not count.
-	if s := Summarize(burst, 25, Baseline{}); s.Drained != 30 {
+	if s := Summarize(burst, 25, Baseline{}, Goal{}); s.Drained != 30 {
 		t.Errorf("drained at %v, want 30", s.Drained)
 	}
 }
 
 func TestFailuresNameWhatDidNotHappen(t *testing.T) {
-	stuck := Summarize(burst[:4], 10, Baseline{}) // never drained, never scaled in
+	stuck := Summarize(burst[:4], 10, Baseline{}, Goal{}) // never drained, never scaled in
 	stuck.Lost, stuck.Duplicated, stuck.Queued = 3, 1, 5
 	f := strings.Join(stuck.Failures(), "\n")
 	for _, want := range []string{"never drained", "never scaled back to their minimum", "never went back to the baseline", "3 messages lost", "1 duplicated rows", "5 messages still queued"} {
@@ -74,7 +74,7 @@ func TestFailuresNameWhatDidNotHappen(t *testing.T) {
 			t.Errorf("failures %q lack %q", f, want)
 		}
 	}
-	flat := Summarize([]Sample{{Seconds: 0}, {Seconds: 5, Desired: 1, Running: 1}}, 1, Baseline{})
+	flat := Summarize([]Sample{{Seconds: 0}, {Seconds: 5, Desired: 1, Running: 1}}, 1, Baseline{}, Goal{})
 	if f := strings.Join(flat.Failures(), "\n"); !strings.Contains(f, "past one pod") || !strings.Contains(f, "never added a node") {
 		t.Errorf("failures %q, want no scale-out past one pod and no node", f)
 	}
@@ -98,14 +98,14 @@ func TestCSVHasAHeaderAndARowPerSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != len(burst)+1 || lines[0] != strings.Join(header, ",") || lines[4] != "20.0,1000,8,8,2,2,4,2000" {
+	if len(lines) != len(burst)+1 || lines[0] != strings.Join(header, ",") || lines[4] != "20.0,1000,8,8,2,2,4,2000,0.00,0" {
 		t.Errorf("csv:\n%s", b.String())
 	}
 }
 
 func TestPlotIsSVGWithEveryCurve(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteSVG(&b, "stack <aws>", burst, Summarize(burst, 10, Baseline{})); err != nil {
+	if err := WriteSVG(&b, "stack <aws>", burst, Summarize(burst, 10, Baseline{}, Goal{})); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -149,8 +149,40 @@ func TestABaselineAboveZero(t *testing.T) {
 		{Seconds: 60, Depth: 0, Desired: 1, Running: 1, NodeClaims: 2, Nodes: 2},
 		{Seconds: 120, Depth: 0, Desired: 1, Running: 1, NodeClaims: 1, Nodes: 1},
 	}
-	s := Summarize(rest, 5, Baseline{Pods: 1, NodeClaims: 1})
+	s := Summarize(rest, 5, Baseline{Pods: 1, NodeClaims: 1}, Goal{})
 	if s.FirstScaleOut != 10 || s.FirstRunning != 30 || s.MinPods != 60 || s.BaselineNodes != 120 {
 		t.Errorf("scale-out %v, running %v, minimum %v, baseline %v; want 10, 30, 60, 120", s.FirstScaleOut, s.FirstRunning, s.MinPods, s.BaselineNodes)
+	}
+}
+
+// A scale run reports when it reached its goal and fails when it never did;
+// the lab's own CPU is a time-weighted mean, its memory a peak.
+func TestGoalAndLabUse(t *testing.T) {
+	samples := slices.Clone(burst)
+	for i := range samples {
+		samples[i].LabCPU, samples[i].LabMemoryMiB = 2, float64(100*i)
+	}
+	samples[3].LabCPU = 0 // the 8 s up to it were idle
+	s := Summarize(samples, 10, Baseline{}, Goal{Pods: 8, Nodes: 2})
+	if s.Reached.Pods != 20 || s.Reached.Nodes != 20 {
+		t.Errorf("reached pods at %v, nodes at %v; want 20, 20", s.Reached.Pods, s.Reached.Nodes)
+	}
+	if f := s.Failures(); len(f) != 0 {
+		t.Errorf("a run that reached its goal fails: %v", f)
+	}
+	if want := 2 * (200 - 8.0) / 200; s.Lab.MeanCPU != want || s.Lab.PeakCPU != 2 || s.Lab.PeakMemoryMiB != 600 {
+		t.Errorf("lab use %+v; want mean %g cores, peak 2, 600 MiB", s.Lab, want)
+	}
+	var b bytes.Buffer
+	s.Write(&b)
+	for _, want := range []string{"8 consumer pods running        20 s", "2 Karpenter nodes              20 s", "600 MiB"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+
+	short := Summarize(samples, 10, Baseline{}, Goal{Pods: 9, Nodes: 3})
+	if f := short.Failures(); len(f) != 2 || !strings.Contains(f[0], "never 9 consumer pods running (peak 8)") {
+		t.Errorf("a run short of its goal: failures %q, want the pods and the nodes", f)
 	}
 }

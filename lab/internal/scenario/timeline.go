@@ -28,9 +28,12 @@ type Sample struct {
 	// Processed is the consumers' running total of rows written (each
 	// message's delete follows its write).
 	Processed int
+	// LabCPU is the cores the lab itself kept busy on this machine since
+	// the previous sample; LabMemoryMiB its processes' memory (PSS).
+	LabCPU, LabMemoryMiB float64
 }
 
-var header = []string{"seconds", "queue_depth", "desired_replicas", "running_pods", "nodeclaims", "nodes", "node_vcpus", "rows_written"}
+var header = []string{"seconds", "queue_depth", "desired_replicas", "running_pods", "nodeclaims", "nodes", "node_vcpus", "rows_written", "lab_cpu_cores", "lab_memory_mib"}
 
 // WriteCSV writes the timeline with a header row.
 func WriteCSV(w io.Writer, samples []Sample) error {
@@ -43,6 +46,7 @@ func WriteCSV(w io.Writer, samples []Sample) error {
 		for _, n := range []int{s.Depth, s.Desired, s.Running, s.NodeClaims, s.Nodes, s.NodeCPUs, s.Processed} {
 			row = append(row, strconv.Itoa(n))
 		}
+		row = append(row, strconv.FormatFloat(s.LabCPU, 'f', 2, 64), strconv.FormatFloat(s.LabMemoryMiB, 'f', 0, 64))
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -77,6 +81,30 @@ type Summary struct {
 	// MaxStopSeconds is the longest shutdown.
 	Crashed, Killed int
 	MaxStopSeconds  float64
+	// Goal is the pods and nodes a scale run must reach; Reached says when
+	// it did.
+	Goal    Goal
+	Reached Reached
+	// Lab is what the run cost this machine.
+	Lab LabUse
+}
+
+// Goal is the running consumer pods and initialized Karpenter nodes a run
+// must reach; zero is no goal.
+type Goal struct {
+	Pods, Nodes int
+}
+
+// Reached is when a run reached its goal's pods and nodes, in seconds from
+// the first message; -1 when it never did.
+type Reached struct {
+	Pods, Nodes float64
+}
+
+// LabUse is the lab's own use of this machine during the run: the mean and
+// peak cores busy, and the peaks of memory (PSS) and processes.
+type LabUse struct {
+	MeanCPU, PeakCPU, PeakMemoryMiB float64
 }
 
 // Usage is what ran, integrated over time: Karpenter's nodes from launch to
@@ -116,8 +144,9 @@ func (b Baseline) AtNodes(x Sample) bool {
 
 // Summarize derives the timings and peaks from samples; the counts of lost
 // and duplicated messages come from the table.
-func Summarize(samples []Sample, producerDone float64, base Baseline) Summary {
-	s := Summary{FirstScaleOut: -1, FirstRunning: -1, FirstNode: -1, Drained: -1, MinPods: -1, BaselineNodes: -1}
+func Summarize(samples []Sample, producerDone float64, base Baseline, goal Goal) Summary {
+	s := Summary{FirstScaleOut: -1, FirstRunning: -1, FirstNode: -1, Drained: -1, MinPods: -1, BaselineNodes: -1,
+		Goal: goal, Reached: Reached{Pods: -1, Nodes: -1}}
 	first := func(at *float64, t float64, cond bool) {
 		if *at < 0 && cond {
 			*at = t
@@ -133,6 +162,10 @@ func Summarize(samples []Sample, producerDone float64, base Baseline) Summary {
 		first(&s.Drained, x.Seconds, x.Seconds >= producerDone && x.Depth == 0)
 		first(&s.MinPods, x.Seconds, s.Drained >= 0 && base.AtPods(x))
 		first(&s.BaselineNodes, x.Seconds, s.MinPods >= 0 && base.AtNodes(x))
+		first(&s.Reached.Pods, x.Seconds, goal.Pods > 0 && x.Running >= goal.Pods)
+		first(&s.Reached.Nodes, x.Seconds, goal.Nodes > 0 && x.Nodes >= goal.Nodes)
+		s.Lab.PeakCPU = max(s.Lab.PeakCPU, x.LabCPU)
+		s.Lab.PeakMemoryMiB = max(s.Lab.PeakMemoryMiB, x.LabMemoryMiB)
 	}
 	// Each sample holds until the next one.
 	atDrain := -1
@@ -149,9 +182,14 @@ func Summarize(samples []Sample, producerDone float64, base Baseline) Summary {
 		}
 		dt := samples[i+1].Seconds - x.Seconds
 		s.Cost.add(x, dt)
+		// Each sample's CPU is the mean since the one before it.
+		s.Lab.MeanCPU += samples[i+1].LabCPU * dt
 		if after {
 			s.AfterDrain.add(x, dt)
 		}
+	}
+	if n := len(samples); n > 1 {
+		s.Lab.MeanCPU /= samples[n-1].Seconds - samples[0].Seconds
 	}
 	return s
 }
@@ -175,6 +213,8 @@ func (s Summary) Failures() []string {
 	check(s.SetAside == 0, "%d messages set aside as poison", s.SetAside)
 	check(s.Queued == 0, "%d messages still queued", s.Queued)
 	check(s.Crashed == 0, "%d consumer processes crashed", s.Crashed)
+	check(s.Goal.Pods == 0 || s.Reached.Pods >= 0, "never %d consumer pods running (peak %d)", s.Goal.Pods, s.PeakRunning)
+	check(s.Goal.Nodes == 0 || s.Reached.Nodes >= 0, "never %d Karpenter nodes (peak %d)", s.Goal.Nodes, s.PeakNodes)
 	return f
 }
 
@@ -187,7 +227,7 @@ func (s Summary) Write(w io.Writer) {
 		return fmt.Sprintf("%.0f s", t)
 	}
 	fmt.Fprintf(w, "stack %s: %d messages at %g/s\n", s.Stack, s.Messages, s.Rate)
-	for _, l := range [][2]string{
+	lines := [][2]string{
 		{"first scale-out (KEDA)", at(s.FirstScaleOut)},
 		{"first consumer Running", at(s.FirstRunning)},
 		{"first node Ready (Karpenter)", at(s.FirstNode)},
@@ -208,7 +248,16 @@ func (s Summary) Write(w io.Writer) {
 		{"consumer crashes", strconv.Itoa(s.Crashed)},
 		{"consumers killed after grace", strconv.Itoa(s.Killed)},
 		{"longest consumer shutdown", fmt.Sprintf("%.1f s", s.MaxStopSeconds)},
-	} {
+		{"lab CPU (this machine)", fmt.Sprintf("%.2f cores mean, %.2f peak", s.Lab.MeanCPU, s.Lab.PeakCPU)},
+		{"lab memory (PSS), peak", fmt.Sprintf("%.0f MiB", s.Lab.PeakMemoryMiB)},
+	}
+	if s.Goal.Pods > 0 {
+		lines = append(lines, [2]string{fmt.Sprintf("%d consumer pods running", s.Goal.Pods), at(s.Reached.Pods)})
+	}
+	if s.Goal.Nodes > 0 {
+		lines = append(lines, [2]string{fmt.Sprintf("%d Karpenter nodes", s.Goal.Nodes), at(s.Reached.Nodes)})
+	}
+	for _, l := range lines {
 		fmt.Fprintf(w, "  %-30s %s\n", l[0], l[1])
 	}
 }
