@@ -25,7 +25,7 @@ LAB_FLAGS ?=
 LAB_SET ?=
 LAB_SETTINGS = $(foreach s,$(LAB_SET),-set $(s))
 
-.PHONY: test-engine engine-build test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-compare lab-build
+.PHONY: test-engine engine-build test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-compare lab-scale lab-build
 
 ## test: formatting and vet, the Pulumi program under mocks, the apps
 ## against the emulators, the program through the real engine, then a short
@@ -114,6 +114,16 @@ lab-compare:
 	cp build/lab/$(STACK)/summary.json build/compare/$(STACK)/defaults.json
 	$(LAB_BIN)/compare samples=build/compare/$(STACK)/samples.json defaults=build/compare/$(STACK)/defaults.json > build/compare/$(STACK)/table.md; \
 		status=$$?; cat build/compare/$(STACK)/table.md; exit $$status
+
+## lab-scale: not in CI. One AWS burst sized to drive 500 consumer pods
+## onto 50+ Karpenter nodes, each pod a consumer process; fails unless it
+## gets there and loses nothing. Results in build/lab/scale.
+SCALE_SET := edw:kedaMaxReplicas=500 edw:consumerCpu=1 edw:karpenterCpuLimit=640
+SCALE_MESSAGES := 600000
+SCALE_RATE := 4000
+lab-scale:
+	$(MAKE) --no-print-directory lab STACK=aws LAB_MESSAGES=$(SCALE_MESSAGES) LAB_RATE=$(SCALE_RATE) LAB_SET="$(SCALE_SET)" \
+		LAB_FLAGS="-check -goal-pods 500 -goal-nodes 50 -settle 20m -out build/lab/scale"
 
 ## lab-check: each stack's burst; fails unless both levels scaled out and
 ## back in and nothing was lost or duplicated
