@@ -61,6 +61,8 @@ func run() int {
 	fs.DurationVar(&opts.PodStartup, "pod-startup", defaultPodStartup, "time a consumer pod takes from scheduled to running: image pull and start")
 	fs.IntVar(&opts.Goal.Pods, "goal-pods", 0, "running consumer pods the run must reach, with -check (0: no goal)")
 	fs.IntVar(&opts.Goal.Nodes, "goal-nodes", 0, "initialized Karpenter nodes the run must reach, with -check (0: no goal)")
+	fs.IntVar(&opts.Hold, "hold", 0, "after the burst, keep the queue at this many messages for -hold-for, topping it up every second (0: no hold)")
+	fs.DurationVar(&opts.HoldFor, "hold-for", 3*time.Minute, "how long -hold keeps the queue up")
 	fs.BoolVar(&check, "check", false, "exit 1 unless the loop scaled out and back in and lost or duplicated nothing")
 	fs.StringVar(&deployCmd, "deploy", "", "command (space-separated) that deploys the stack through the engine: run with up before the burst and with destroy, under load, at the end")
 	fs.StringVar(&execCmd, "exec", "", "command (space-separated) to run in the lab instead of applying the stack and sending the burst; the lab exits with its code")
@@ -136,8 +138,8 @@ func validate(o *lab.Options, karpenterCRDs, execCmd, deployCmd string) error {
 	if o.NodeStartup < 0 {
 		o.NodeStartup = defaultNodeStartup[o.Stack]
 	}
-	if o.Latency < 0 || o.PodStartup < 0 || o.Goal.Pods < 0 || o.Goal.Nodes < 0 {
-		return fmt.Errorf("-latency, -pod-startup, -goal-pods and -goal-nodes must be 0 or more")
+	if o.Latency < 0 || o.PodStartup < 0 || o.Goal.Pods < 0 || o.Goal.Nodes < 0 || o.Hold < 0 || o.HoldFor < 0 {
+		return fmt.Errorf("-latency, -pod-startup, -goal-pods, -goal-nodes, -hold and -hold-for must be 0 or more")
 	}
 	if o.KedaCRDs == "" || karpenterCRDs == "" {
 		return fmt.Errorf("-keda-crds and -karpenter-crds are required (make lab passes them)")

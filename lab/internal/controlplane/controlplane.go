@@ -23,6 +23,8 @@ import (
 )
 
 const (
+	// adminQPS bounds the lab's own requests to the apiserver.
+	adminQPS = 100
 	// Address is the lab network's one non-loopback address. Endpoints may
 	// not be loopback, so servers the apiserver proxies to (KEDA's metrics
 	// server) listen here.
@@ -98,6 +100,10 @@ func Start(ctx context.Context, g *proc.Group, bin Binaries, dir string) (*Contr
 	if cp.Admin, err = clientcmd.BuildConfigFromFlags("", cp.AdminKubeconfig); err != nil {
 		return nil, err
 	}
+	// The lab samples, boots and backs hundreds of pods and nodes in a
+	// scale run; client-go's default 5 requests a second would make its
+	// own figures lag.
+	cp.Admin.QPS, cp.Admin.Burst = adminQPS, 2*adminQPS
 
 	etcd, err := g.Start("etcd", bin.Etcd, []string{
 		"--name=lab", "--data-dir=" + filepath.Join(dir, "etcd"),

@@ -68,6 +68,10 @@ type Options struct {
 	NodeStartup, PodStartup time.Duration
 	// Goal is the pods and nodes a scale run must reach.
 	Goal scenario.Goal
+	// Hold, when above 0, is the depth the queue is kept at after the
+	// burst, for HoldFor.
+	Hold    int
+	HoldFor time.Duration
 	// Exec, when set, is run in the lab's network instead of applying the
 	// stack's objects and sending the burst: a command that deploys the
 	// stack itself, such as the engine layer's tests.

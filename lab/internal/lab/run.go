@@ -48,7 +48,13 @@ func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 	go func() { l.record(sampleCtx, rec); close(sampled) }()
 
 	l.log.Info("sending the burst", "messages", l.opts.Messages, "rate", l.opts.Rate)
-	if err := l.produce(ctx, l.opts.Messages, idPrefix); err != nil {
+	sent := map[string]int{idPrefix: l.opts.Messages}
+	err := l.produce(ctx, l.opts.Messages, idPrefix)
+	if err == nil && l.opts.Hold > 0 {
+		l.log.Info("holding the queue", "messages", l.opts.Hold, "for", l.opts.HoldFor)
+		err = l.hold(ctx, sent)
+	}
+	if err != nil {
 		stopSampling()
 		return scenario.Summary{}, err
 	}
@@ -60,8 +66,11 @@ func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 	<-sampled
 
 	summary := scenario.Summarize(rec.samples(), producerDone, base, l.opts.Goal)
-	summary.Stack, summary.Messages, summary.Rate = l.opts.Stack, l.opts.Messages, l.opts.Rate
-	if err := l.count(ctx, &summary); err != nil {
+	summary.Stack, summary.Rate = l.opts.Stack, l.opts.Rate
+	for _, n := range sent {
+		summary.Messages += n
+	}
+	if err := l.count(ctx, &summary, sent); err != nil {
 		return summary, err
 	}
 	stats := l.kubelet.Stats()
@@ -124,14 +133,43 @@ func (l *Lab) startKubelet(ctx context.Context) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
+// hold keeps the queue at Options.Hold messages for Options.HoldFor,
+// topping it up once a second with numbered batches (top1-0, top1-1, ...,
+// top2-0, ...), which it adds to sent. A scale run needs a backlog that
+// lasts while hundreds of pods start, and the SQS emulator slows down with
+// every message it holds (a delete copies the rest of the queue): a long
+// backlog, not a large one.
+func (l *Lab) hold(ctx context.Context, sent map[string]int) error {
+	end := time.Now().Add(l.opts.HoldFor)
+	for k := 1; time.Now().Before(end); k++ {
+		depth, err := l.backend.Depth(ctx)
+		if err != nil {
+			return fmt.Errorf("queue depth: %w", err)
+		}
+		if n := l.opts.Hold - depth; n > 0 {
+			prefix := fmt.Sprintf("top%d", k)
+			if err := l.produce(ctx, n, prefix); err != nil {
+				return err
+			}
+			sent[prefix] = n
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return nil
+}
+
 // count reads the table and the queues.
-func (l *Lab) count(ctx context.Context, s *scenario.Summary) error {
+func (l *Lab) count(ctx context.Context, s *scenario.Summary, sent map[string]int) error {
 	rows, queued, setAside, err := l.outcome(ctx)
 	if err != nil {
 		return err
 	}
 	s.Queued, s.SetAside = queued, setAside
-	s.Lost, s.Duplicated = scenario.Count(rows, idPrefix, l.opts.Messages, queued+setAside)
+	s.Lost, s.Duplicated = scenario.Count(rows, sent, queued+setAside)
 	return nil
 }
 

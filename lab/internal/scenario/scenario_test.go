@@ -81,13 +81,14 @@ func TestFailuresNameWhatDidNotHappen(t *testing.T) {
 }
 
 func TestCountComparesRowsWithTheIdsSent(t *testing.T) {
-	rows := map[string]int{"lab-0": 1, "lab-1": 2, "lab-3": 1, "lab-03": 1, "other-1": 1}
-	lost, dup := Count(rows, "lab", 4, 0)
+	rows := map[string]int{"lab-0": 1, "lab-1": 2, "lab-3": 1, "lab-03": 1, "other-1": 1, "top1-0": 1, "top1-1": 1}
+	sent := map[string]int{"lab": 4, "top1": 2}
+	lost, dup := Count(rows, sent, 0)
 	// lab-2 is missing; lab-1 twice; lab-03 and other-1 were never sent.
 	if lost != 1 || dup != 3 {
 		t.Errorf("lost %d, duplicated %d; want 1 and 3", lost, dup)
 	}
-	if lost, _ := Count(rows, "lab", 4, 1); lost != 0 {
+	if lost, _ := Count(rows, sent, 1); lost != 0 {
 		t.Errorf("lost %d with the missing message still queued, want 0", lost)
 	}
 }

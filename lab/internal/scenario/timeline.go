@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // Sample is the lab at one moment.
@@ -267,30 +268,32 @@ func usage(total, after float64) string {
 	return fmt.Sprintf("%.0f (%.0f after the drain, %.0f %%)", total, after, share(after, total))
 }
 
-// Count compares the table's rows with the ids sent: "<prefix>-0" up to
-// "<prefix>-<sent-1>". Missing ids count as lost unless as many messages are
-// still queued or set aside.
-func Count(rows map[string]int, prefix string, sent, queued int) (lost, duplicated int) {
-	for i := range sent {
-		n := rows[prefix+"-"+strconv.Itoa(i)]
-		if n == 0 {
-			lost++
+// Count compares the table's rows with the ids sent: for each prefix p,
+// "<p>-0" up to "<p>-<sent[p]-1>". Missing ids count as lost unless as many
+// messages are still queued or set aside.
+func Count(rows map[string]int, sent map[string]int, queued int) (lost, duplicated int) {
+	for prefix, n := range sent {
+		for i := range n {
+			if rows[prefix+"-"+strconv.Itoa(i)] == 0 {
+				lost++
+			}
 		}
 	}
 	lost = max(0, lost-queued)
 	for id, n := range rows {
 		duplicated += n - 1
-		if !sentID(id, prefix, sent) {
+		if !sentID(id, sent) {
 			duplicated++
 		}
 	}
 	return lost, duplicated
 }
 
-func sentID(id, prefix string, sent int) bool {
-	if len(id) <= len(prefix)+1 || id[:len(prefix)+1] != prefix+"-" {
+func sentID(id string, sent map[string]int) bool {
+	i := strings.LastIndexByte(id, '-')
+	if i < 0 {
 		return false
 	}
-	n, err := strconv.Atoi(id[len(prefix)+1:])
-	return err == nil && n >= 0 && n < sent && strconv.Itoa(n) == id[len(prefix)+1:]
+	n, err := strconv.Atoi(id[i+1:])
+	return err == nil && n >= 0 && n < sent[id[:i]] && strconv.Itoa(n) == id[i+1:]
 }
