@@ -20,6 +20,8 @@ LAB_RATE_azure := 600
 LAB_MESSAGES ?= $(LAB_MESSAGES_$(STACK))
 LAB_RATE ?= $(LAB_RATE_$(STACK))
 LAB_FLAGS ?=
+# Where a run writes, its Pulumi state included (emptied first).
+LAB_OUT ?= build/lab/$(STACK)
 # LAB_SET is config over the stack's file for a lab run, e.g.
 # LAB_SET="edw:kedaQueueLength=50 edw:kedaCooldownPeriodSeconds=30"
 LAB_SET ?=
@@ -99,7 +101,7 @@ LAB_CRDS = -keda-crds "$(KEDA_DIR)/config/crd/bases/*.yaml" \
 lab: lab-build render engine-build
 	build/bin/render --stack $(STACK) --out build/lab-render/$(STACK) $(LAB_SETTINGS)
 	$(AS_ROOT) $(LAB_BIN)/lab -stack $(STACK) -bin $(LAB_BIN) -messages $(LAB_MESSAGES) -rate $(LAB_RATE) $(LAB_CRDS) -render build/lab-render/$(STACK) \
-		-deploy "$(CURDIR)/$(ENGINE_BIN)/edw-engine -stack $(STACK) -bin $(CURDIR)/$(ENGINE_BIN) -dir $(CURDIR)/build/lab/$(STACK)/engine $(LAB_SETTINGS)" $(LAB_FLAGS)
+		-out $(LAB_OUT) -deploy "$(CURDIR)/$(ENGINE_BIN)/edw-engine -stack $(STACK) -bin $(CURDIR)/$(ENGINE_BIN) -dir $(CURDIR)/$(LAB_OUT)/engine $(LAB_SETTINGS)" $(LAB_FLAGS)
 
 ## lab-compare: the same burst under the reference samples' settings, then
 ## under the stack's own, side by side; fails unless the stack's drain no
@@ -125,7 +127,7 @@ SCALE_SET := edw:kedaMaxReplicas=500 edw:consumerCpu=1 edw:karpenterCpuLimit=640
 SCALE_HOLD := 5000
 lab-scale:
 	$(MAKE) --no-print-directory lab STACK=aws LAB_MESSAGES=$(SCALE_HOLD) LAB_RATE=2000 LAB_SET="$(SCALE_SET)" \
-		LAB_FLAGS="-check -goal-pods 500 -goal-nodes 50 -hold $(SCALE_HOLD) -hold-for 5m -settle 20m -out build/lab/scale"
+		LAB_FLAGS="-check -goal-pods 500 -goal-nodes 50 -hold $(SCALE_HOLD) -hold-for 5m -settle 20m" LAB_OUT=build/lab/scale
 
 ## lab-check: each stack's burst; fails unless both levels scaled out and
 ## back in and nothing was lost or duplicated
