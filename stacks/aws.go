@@ -12,6 +12,7 @@ import (
 	"github.com/edw-project/edw/components/images"
 	"github.com/edw-project/edw/components/karpenter"
 	"github.com/edw-project/edw/components/keda"
+	"github.com/edw-project/edw/components/monitoring"
 	"github.com/edw-project/edw/components/queue"
 	"github.com/edw-project/edw/components/store"
 	"github.com/edw-project/edw/components/workload"
@@ -33,6 +34,9 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, fmt.Errorf("aws partition: %w", err)
 	}
 	tags := stackTags(ctx)
+	clusterArn := func(name string) string {
+		return fmt.Sprintf("arn:%s:eks:%s:%s:cluster/%s", partition.Partition, region.Name, caller.AccountId, name)
+	}
 	autoMode := cfg.Karpenter.Mode == "auto"
 	part := cluster.Partition{Name: partition.Partition, DNSSuffix: partition.DnsSuffix}
 
@@ -114,7 +118,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 	pool, err := karpenter.NewEks(ctx, "workload", &karpenter.EksArgs{
 		ClusterName: eks.ClusterName,
-		ClusterArn:  pulumi.String(fmt.Sprintf("arn:%s:eks:%s:%s:cluster/%s", partition.Partition, region.Name, caller.AccountId, cfg.Cluster.Name)),
+		ClusterArn:  pulumi.String(clusterArn(cfg.Cluster.Name)),
 		Cluster:     cfg.Cluster.Name,
 		Partition:   part, Region: region.Name, AccountID: caller.AccountId,
 		AutoMode:           autoMode,
@@ -130,6 +134,14 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, err
 	}
 
+	// The managed scraper reaches the pods from network interfaces in the
+	// node subnets, which a private endpoint also needs.
+	scrape := cluster.EndpointAccess(cfg.Cluster.EndpointAccess) != cluster.EndpointPublic
+	var metricsCIDRs []string
+	if scrape {
+		metricsCIDRs = []string{cfg.Cluster.VpcCidr}
+	}
+
 	// The workload, scaled by KEDA. It depends on the NodePool so that at
 	// destroy its pods go before the pool, while Karpenter still runs to
 	// remove the nodes it launched.
@@ -140,9 +152,10 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 			"AWS_REGION":    pulumi.String(region.Name),
 			"SQS_QUEUE_URL": work.QueueUrl,
 		},
-		consumerEnv: pulumi.StringMap{"DYNAMODB_TABLE": table.TableName},
-		egress:      []workload.Endpoint{{CIDR: identity.AgentCIDR, Port: identity.AgentPort}},
-		dependsOn:   []pulumi.Resource{pool.NodePool, consumerID.Association, producerID.Association},
+		consumerEnv:  pulumi.StringMap{"DYNAMODB_TABLE": table.TableName},
+		egress:       []workload.Endpoint{{CIDR: identity.AgentCIDR, Port: identity.AgentPort}},
+		metricsCIDRs: metricsCIDRs,
+		dependsOn:    []pulumi.Resource{pool.NodePool, consumerID.Association, producerID.Association},
 	}, k8s)
 	if err != nil {
 		return nil, err
@@ -163,6 +176,23 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, err
 	}
 
+	monitorArgs := &monitoring.AwsArgs{
+		QueueName: work.QueueName, DeadLetterQueueName: work.DeadLetterQueueName,
+		Thresholds: cfg.thresholds(), Email: cfg.Alerts.Email,
+		Region: region.Name, AccountID: caller.AccountId, Tags: tags,
+	}
+	if scrape {
+		monitorArgs.Scraper = &monitoring.ScraperArgs{
+			// Through the name, which waits for the cluster.
+			ClusterArn: eks.ClusterName.ApplyT(clusterArn).(pulumi.StringOutput), SubnetIds: eks.PrivateSubnetIds,
+			SecurityGroupIds: pulumi.StringArray{eks.ClusterSecurityGroupId}, Namespace: namespace,
+		}
+	}
+	monitor, err := monitoring.NewAws(ctx, "monitoring", monitorArgs)
+	if err != nil {
+		return nil, err
+	}
+
 	return Outputs{
 		"region":                 pulumi.String(region.Name),
 		"clusterName":            eks.ClusterName,
@@ -171,6 +201,9 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		"queueUrl":               work.QueueUrl,
 		"queueName":              work.QueueName,
 		"deadLetterQueueUrl":     work.DeadLetterQueueUrl,
+		"alertTopicArn":          monitor.TopicArn,
+		"prometheusWorkspaceId":  monitor.WorkspaceId,
+		"prometheusEndpoint":     monitor.PrometheusEndpoint,
 		"tableName":              table.TableName,
 		"repositoryUrls":         imgs.RepositoryUrls,
 		"imageRefs":              imgs.ImageRefs,

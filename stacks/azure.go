@@ -13,6 +13,7 @@ import (
 	"github.com/edw-project/edw/components/images"
 	"github.com/edw-project/edw/components/karpenter"
 	"github.com/edw-project/edw/components/keda"
+	"github.com/edw-project/edw/components/monitoring"
 	"github.com/edw-project/edw/components/queue"
 	"github.com/edw-project/edw/components/store"
 	"github.com/edw-project/edw/components/workload"
@@ -175,6 +176,14 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, err
 	}
 
+	monitor, err := monitoring.NewAzure(ctx, "monitoring", &monitoring.AzureArgs{
+		ResourceGroupName: rg.Name, ClusterId: aks.ClusterId, ClusterName: aks.ClusterName, Namespace: namespace,
+		Thresholds: cfg.thresholds(), Email: cfg.Alerts.Email, Tags: tags,
+	}, k8s)
+	if err != nil {
+		return nil, err
+	}
+
 	return Outputs{
 		"resourceGroup":                   rg.Name,
 		"location":                        rg.Location,
@@ -185,6 +194,9 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		"storageAccountName":              account.AccountName,
 		"queueName":                       account.QueueName,
 		"poisonQueueName":                 account.PoisonQueueName,
+		"alertActionGroupId":              monitor.ActionGroupId,
+		"prometheusWorkspaceId":           monitor.WorkspaceId,
+		"prometheusQueryEndpoint":         monitor.PrometheusQueryEndpoint,
 		"tableName":                       table.TableName,
 		"registryName":                    registry.RegistryName,
 		"registryLoginServer":             registry.LoginServer,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/netip"
 	"reflect"
 	"regexp"
@@ -13,11 +14,16 @@ import (
 	"time"
 
 	"github.com/edw-project/edw/components/cluster"
+	"github.com/edw-project/edw/components/monitoring"
 	"github.com/edw-project/edw/components/workload"
 )
 
 // Namespace is the config namespace of every key below: edw:<key>.
 const Namespace = "edw"
+
+// alertWindow is the span the alerts count set-aside messages and failed
+// writes over.
+const alertWindow = 10 * time.Minute
 
 // Config is the stack configuration. Each field's tags give its key under
 // edw:, its default, and its description; Pulumi.yaml declares the same
@@ -101,6 +107,13 @@ type Config struct {
 		RatePerSecond    float64 `key:"producerRatePerSecond" default:"0" help:"Messages per second per producer pod; 0 runs no producer."`
 		Replicas         int     `key:"producerReplicas" default:"1" help:"Producer pods while ratePerSecond is above 0."`
 		EphemeralStorage string  `key:"producerEphemeralStorage" default:"128Mi" help:"Ephemeral storage request (and limit) of a producer pod: its logs; the root filesystem is read-only."`
+	}
+
+	Alerts struct {
+		Email             string `key:"alertEmail" help:"Address the alerts are e-mailed to (AWS asks it to confirm the SNS subscription); empty: they go to the SNS topic or action group only."`
+		SetAsideMessages  int    `key:"alertSetAsideMessages" default:"0" help:"Messages set aside (dead-letter or poison queue) in 10 minutes above which the set-aside alert fires; 0 fires on the first."`
+		WriteFailures     int    `key:"alertWriteFailures" default:"10" help:"Failed row writes in 10 minutes above which the write-failure alert fires."`
+		BacklogAgeSeconds int    `key:"alertBacklogAgeSeconds" default:"600" help:"Age in seconds of the oldest queued message (AWS) or of the oldest one received (Azure) above which the backlog alert fires."`
 	}
 
 	Images struct {
@@ -284,6 +297,7 @@ func (c *Config) validate() error {
 	}
 	c.validateEndpoint(bad)
 	c.validateAKS(bad)
+	c.validateAlerts(bad)
 	if !slices.Contains(logRetentions, c.Cluster.LogRetentionDays) {
 		bad("clusterLogRetentionDays", "is %d: want a CloudWatch retention, one of %v", c.Cluster.LogRetentionDays, logRetentions)
 	}
@@ -399,6 +413,32 @@ func (c *Config) validate() error {
 
 // validatePrometheus checks the optional trigger: all of it or none, on
 // Azure only.
+func (c *Config) validateAlerts(bad func(key, format string, args ...any)) {
+	a := c.Alerts
+	if a.Email != "" {
+		if addr, err := mail.ParseAddress(a.Email); err != nil || addr.Address != a.Email {
+			bad("alertEmail", "is %q: want one e-mail address like ops@example.com", a.Email)
+		}
+	}
+	if a.SetAsideMessages < 0 {
+		bad("alertSetAsideMessages", "is %d: want 0 or more", a.SetAsideMessages)
+	}
+	if a.WriteFailures < 0 {
+		bad("alertWriteFailures", "is %d: want 0 or more", a.WriteFailures)
+	}
+	if a.BacklogAgeSeconds < 60 || a.BacklogAgeSeconds > maxRetention {
+		bad("alertBacklogAgeSeconds", "is %d: want 60 (SQS reports once a minute) to %d", a.BacklogAgeSeconds, maxRetention)
+	}
+}
+
+// thresholds are the alerts' settings.
+func (c *Config) thresholds() monitoring.Thresholds {
+	return monitoring.Thresholds{
+		SetAside: c.Alerts.SetAsideMessages, WriteFailures: c.Alerts.WriteFailures,
+		BacklogAgeSeconds: c.Alerts.BacklogAgeSeconds, Window: alertWindow,
+	}
+}
+
 func (c *Config) validatePrometheus(bad func(key, format string, args ...any)) {
 	p := c.Keda.Prometheus
 	if p.WorkspaceID == "" && p.QueryEndpoint == "" && p.Query == "" {

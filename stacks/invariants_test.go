@@ -70,6 +70,20 @@ var invariants = []invariant{
 		},
 	},
 	{
+		name:  "every alert notifies the stack's target",
+		check: unroutedAlerts,
+		breaks: map[string]func(*render.Plan){
+			"aws": func(p *render.Plan) {
+				setInput(p, "aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-set-aside", "alarmActions", []any{})
+			},
+			"azure": func(p *render.Plan) {
+				mutate(p, "azure-native:alertsmanagement:PrometheusRuleGroup", "monitoring", func(in map[string]any) {
+					at(in, "rules", 2).(map[string]any)["actions"] = []any{}
+				})
+			},
+		},
+	},
+	{
 		name:  "the consumer goes before its NodePool at destroy",
 		check: missingDestroyEdges,
 		breaks: map[string]func(*render.Plan){
@@ -94,6 +108,34 @@ func TestGraphInvariants(t *testing.T) {
 			})
 		}
 	}
+}
+
+// unroutedAlerts are the alarms and alert rules that notify nothing, or
+// something other than the stack's topic or action group.
+func unroutedAlerts(p *render.Plan) []string {
+	var v []string
+	if topic, ok := p.Outputs["alertTopicArn"]; ok {
+		for _, r := range p.Find("aws:cloudwatch/metricAlarm:MetricAlarm") {
+			if actions := at(r.Inputs, "alarmActions"); fmt.Sprint(actions) != fmt.Sprint([]any{topic}) {
+				v = append(v, fmt.Sprintf("alarm %s notifies %v", r.Name, actions))
+			}
+		}
+		for _, r := range p.Find("aws:amp/alertManagerDefinition:AlertManagerDefinition") {
+			if !strings.Contains(fmt.Sprint(r.Inputs["definition"]), fmt.Sprint(topic)) {
+				v = append(v, "the alert manager does not publish to the topic")
+			}
+		}
+	}
+	if group, ok := p.Outputs["alertActionGroupId"]; ok {
+		for _, r := range p.Find("azure-native:alertsmanagement:PrometheusRuleGroup") {
+			for _, rule := range at(r.Inputs, "rules").([]any) {
+				if got := at(rule, "actions", 0, "actionGroupId"); got != group {
+					v = append(v, fmt.Sprintf("rule %v notifies %v", at(rule, "alert"), got))
+				}
+			}
+		}
+	}
+	return v
 }
 
 func unscopedGrants(p *render.Plan) []string {

@@ -96,6 +96,8 @@ type cloudApps struct {
 	dependsOn []pulumi.Resource
 	// egress are the cloud's own destinations besides HTTPS.
 	egress []workload.Endpoint
+	// metricsCIDRs may scrape the apps besides the metrics namespaces.
+	metricsCIDRs []string
 }
 
 // newWorkload deploys the producer and consumer on the workload's nodes.
@@ -116,7 +118,7 @@ func (c *Config) newWorkload(ctx *pulumi.Context, namespace pulumi.StringInput, 
 			Env: a.env, RatePerSecond: c.Producer.RatePerSecond, Replicas: c.Producer.Replicas,
 			EphemeralStorage: c.Producer.EphemeralStorage,
 		},
-		Network:      workload.NetworkArgs{MetricsNamespaces: c.MetricsNamespaces, Egress: a.egress},
+		Network:      workload.NetworkArgs{MetricsNamespaces: c.MetricsNamespaces, MetricsCIDRs: a.metricsCIDRs, Egress: a.egress},
 		PodLabels:    a.podLabels,
 		NodeSelector: map[string]string{cluster.SystemPoolLabel: workloadPool},
 		DependsOn:    a.dependsOn,

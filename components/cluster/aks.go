@@ -78,7 +78,9 @@ type Aks struct {
 	pulumi.ResourceState
 
 	ClusterName pulumi.StringOutput `pulumi:"clusterName"`
-	Kubeconfig  pulumi.StringOutput `pulumi:"kubeconfig"`
+	// ClusterId is the cluster's ARM id, which monitoring attaches to.
+	ClusterId  pulumi.StringOutput `pulumi:"clusterId"`
+	Kubeconfig pulumi.StringOutput `pulumi:"kubeconfig"`
 	// OidcIssuerUrl is the issuer federated credentials trust.
 	OidcIssuerUrl pulumi.StringOutput `pulumi:"oidcIssuerUrl"`
 	// KubeletObjectId is the nodes' identity, which pulls images.
@@ -153,7 +155,13 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 		OidcIssuerProfile:         &containerservice.ManagedClusterOIDCIssuerProfileArgs{Enabled: pulumi.Bool(true)},
 		SecurityProfile:           &containerservice.ManagedClusterSecurityProfileArgs{WorkloadIdentity: &containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs{Enabled: pulumi.Bool(true)}},
 		WorkloadAutoScalerProfile: &containerservice.ManagedClusterWorkloadAutoScalerProfileArgs{Keda: &containerservice.ManagedClusterWorkloadAutoScalerProfileKedaArgs{Enabled: pulumi.Bool(true)}},
-		Tags:                      args.Tags,
+		// Managed Prometheus: AKS runs the metrics agent, which sends to
+		// the workspace whose collection rule is associated with the
+		// cluster (monitoring.Azure), once there is one.
+		AzureMonitorProfile: &containerservice.ManagedClusterAzureMonitorProfileArgs{
+			Metrics: &containerservice.ManagedClusterAzureMonitorProfileMetricsArgs{Enabled: pulumi.Bool(true)},
+		},
+		Tags: args.Tags,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -203,12 +211,12 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
-	c.ClusterName = cluster.Name
+	c.ClusterName, c.ClusterId = cluster.Name, cluster.ID().ToStringOutput()
 	c.OidcIssuerUrl = cluster.OidcIssuerProfile.IssuerURL().Elem()
 	c.KubeletObjectId = cluster.IdentityProfile.MapIndex(pulumi.String(kubeletIdentity)).ObjectId().Elem()
 	c.ControlPlaneIdentityName = controlPlane.Name
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"clusterName": c.ClusterName, "kubeconfig": c.Kubeconfig, "oidcIssuerUrl": c.OidcIssuerUrl,
+		"clusterName": c.ClusterName, "clusterId": c.ClusterId, "kubeconfig": c.Kubeconfig, "oidcIssuerUrl": c.OidcIssuerUrl,
 		"kubeletObjectId": c.KubeletObjectId, "controlPlaneIdentityName": c.ControlPlaneIdentityName,
 	})
 }

@@ -130,6 +130,11 @@ type Eks struct {
 	ClusterName pulumi.StringOutput `pulumi:"clusterName"`
 	Kubeconfig  pulumi.StringOutput `pulumi:"kubeconfig"`
 	VpcId       pulumi.StringOutput `pulumi:"vpcId"`
+	// PrivateSubnetIds and ClusterSecurityGroupId place what reaches into
+	// the cluster from the VPC, such as a metrics scraper: every node is
+	// in those subnets and that group.
+	PrivateSubnetIds       pulumi.StringArrayOutput `pulumi:"privateSubnetIds"`
+	ClusterSecurityGroupId pulumi.StringOutput      `pulumi:"clusterSecurityGroupId"`
 	// OidcProviderArn and OidcIssuer serve IRSA, for tools that need it.
 	OidcProviderArn pulumi.StringOutput `pulumi:"oidcProviderArn"`
 	OidcIssuer      pulumi.StringOutput `pulumi:"oidcIssuer"`
@@ -232,10 +237,13 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 
 	c.Kubeconfig = pulumi.ToSecret(cluster.KubeconfigJson).(pulumi.StringOutput)
 	c.VpcId = net.vpcID
+	c.PrivateSubnetIds = net.privateSubnetIDs.ToStringArrayOutput()
+	c.ClusterSecurityGroupId = cluster.ClusterSecurityGroupId
 	c.OidcProviderArn, c.OidcIssuer = cluster.OidcProviderArn, cluster.OidcIssuer
 	c.AutoModeNodeRoleName = cluster.AutoModeNodeRoleName
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"clusterName": c.ClusterName, "kubeconfig": c.Kubeconfig, "vpcId": c.VpcId,
+		"privateSubnetIds": c.PrivateSubnetIds, "clusterSecurityGroupId": c.ClusterSecurityGroupId,
 		"oidcProviderArn": c.OidcProviderArn, "oidcIssuer": c.OidcIssuer, "autoModeNodeRoleName": c.AutoModeNodeRoleName,
 	})
 }

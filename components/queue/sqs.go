@@ -47,6 +47,8 @@ type Sqs struct {
 	QueueName          pulumi.StringOutput `pulumi:"queueName"`
 	DeadLetterQueueUrl pulumi.StringOutput `pulumi:"deadLetterQueueUrl"`
 	DeadLetterQueueArn pulumi.StringOutput `pulumi:"deadLetterQueueArn"`
+	// DeadLetterQueueName is the dimension of its CloudWatch metrics.
+	DeadLetterQueueName pulumi.StringOutput `pulumi:"deadLetterQueueName"`
 }
 
 // NewSqs creates the queues.
@@ -94,10 +96,11 @@ func NewSqs(ctx *pulumi.Context, name string, args *SqsArgs, opts ...pulumi.Reso
 		}
 	}
 	c.QueueUrl, c.QueueArn, c.QueueName = q.Url, q.Arn, q.Name
-	c.DeadLetterQueueUrl, c.DeadLetterQueueArn = dlq.Url, dlq.Arn
+	c.DeadLetterQueueUrl, c.DeadLetterQueueArn, c.DeadLetterQueueName = dlq.Url, dlq.Arn, dlq.Name
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"queueUrl": c.QueueUrl, "queueArn": c.QueueArn, "queueName": c.QueueName,
 		"deadLetterQueueUrl": c.DeadLetterQueueUrl, "deadLetterQueueArn": c.DeadLetterQueueArn,
+		"deadLetterQueueName": c.DeadLetterQueueName,
 	})
 }
 

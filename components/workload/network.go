@@ -12,6 +12,10 @@ type NetworkArgs struct {
 	// MetricsNamespaces may reach the apps' HTTP port (metrics, health),
 	// e.g. where a collector scrapes. Optional; none by default.
 	MetricsNamespaces []string
+	// MetricsCIDRs may reach the HTTP port too: collectors that do not run
+	// in a pod, such as AWS's managed Prometheus scraper, whose network
+	// interfaces are in the VPC. Optional.
+	MetricsCIDRs []string
 	// Egress adds destinations, e.g. the EKS Pod Identity agent on its
 	// link-local address. Optional.
 	Egress []Endpoint
@@ -74,7 +78,14 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, a *Args, opts ...pulum
 	}, opts...); err != nil {
 		return err
 	}
-	if len(a.Network.MetricsNamespaces) == 0 {
+	var scrapers networkingv1.NetworkPolicyPeerArray
+	if len(a.Network.MetricsNamespaces) > 0 {
+		scrapers = append(scrapers, networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: namespaces(a.Network.MetricsNamespaces)})
+	}
+	for _, cidr := range a.Network.MetricsCIDRs {
+		scrapers = append(scrapers, networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
+	}
+	if len(scrapers) == 0 {
 		return nil
 	}
 	_, err := networkingv1.NewNetworkPolicy(ctx, name+"-metrics", &networkingv1.NetworkPolicyArgs{
@@ -83,7 +94,7 @@ func newNetworkPolicies(ctx *pulumi.Context, name string, a *Args, opts ...pulum
 			PodSelector: apps,
 			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
 			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
-				From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: namespaces(a.Network.MetricsNamespaces)}},
+				From:  scrapers,
 				Ports: networkingv1.NetworkPolicyPortArray{port("TCP", httpPort)},
 			}},
 		},

@@ -97,6 +97,17 @@ func (m *mocks) outputs(typ, name string, in resource.PropertyMap) map[string]an
 			"name": name, "registryId": AccountID,
 			"repositoryUrl": fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", AccountID, m.region, name),
 		}
+	case "aws:sns/topic:Topic":
+		return map[string]any{"arn": arn("sns", name), "name": name}
+	case "aws:amp/workspace:Workspace":
+		return map[string]any{
+			"arn":                arn("aps", "workspace/ws-"+name),
+			"prometheusEndpoint": fmt.Sprintf("https://aps-workspaces.%s.amazonaws.com/workspaces/ws-%s/", m.region, name),
+		}
+	case "azure-native:monitor:AzureMonitorWorkspace":
+		return map[string]any{"metrics": map[string]any{
+			"prometheusQueryEndpoint": fmt.Sprintf("https://%s.%s.prometheus.monitor.azure.com", name, m.region),
+		}}
 	case "aws:ec2/vpc:Vpc":
 		return map[string]any{"id": "vpc-0123456789abcdef0"}
 	case "docker-build:index:Image":

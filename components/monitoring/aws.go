@@ -1,0 +1,200 @@
+package monitoring
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/amp"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/edw-project/edw/components/identity"
+)
+
+// AwsToken is the component's type token.
+const AwsToken = "edw:monitoring:Aws"
+
+const (
+	// sqsMetricPeriod is SQS's one-minute metric interval.
+	sqsMetricPeriod = 60
+	// scrapeInterval is the managed scraper's shortest.
+	scrapeInterval = "30s"
+)
+
+// AwsArgs configure the AWS monitoring.
+type AwsArgs struct {
+	// QueueName and DeadLetterQueueName are the queues' names, the
+	// dimension of their CloudWatch metrics. Required.
+	QueueName, DeadLetterQueueName pulumi.StringInput
+	// Thresholds set the alarms and the alert rules. Required.
+	Thresholds Thresholds
+	// Email, when set, is subscribed to the alerts (AWS asks it to confirm).
+	Email string
+	// Scraper, when set, has the consumer's metrics collected into Amazon
+	// Managed Service for Prometheus and alerted on there. Optional: the
+	// managed scraper needs the cluster's private endpoint.
+	Scraper *ScraperArgs
+	// Region and AccountID are where the alerts are published from.
+	Region, AccountID string
+	// Tags for every resource. Optional.
+	Tags pulumi.StringMap
+}
+
+// ScraperArgs place the managed Prometheus scraper.
+type ScraperArgs struct {
+	// ClusterArn is the EKS cluster scraped. Required.
+	ClusterArn pulumi.StringInput
+	// SubnetIds and SecurityGroupIds are where the scraper's network
+	// interfaces go: the nodes' subnets and a group the nodes accept.
+	// Required.
+	SubnetIds, SecurityGroupIds pulumi.StringArrayInput
+	// Namespace is the workload's: its annotated pods are scraped.
+	// Required.
+	Namespace pulumi.StringInput
+}
+
+// Aws is the notification topic, the queues' CloudWatch alarms, and
+// optionally a managed Prometheus workspace with a scraper, the alert rules
+// and an alert manager that publishes to the topic.
+type Aws struct {
+	pulumi.ResourceState
+
+	TopicArn pulumi.StringOutput `pulumi:"topicArn"`
+	// WorkspaceId and PrometheusEndpoint are empty without a scraper.
+	WorkspaceId        pulumi.StringOutput `pulumi:"workspaceId"`
+	PrometheusEndpoint pulumi.StringOutput `pulumi:"prometheusEndpoint"`
+}
+
+// NewAws creates the monitoring.
+func NewAws(ctx *pulumi.Context, name string, args *AwsArgs, opts ...pulumi.ResourceOption) (*Aws, error) {
+	if args == nil || args.QueueName == nil || args.DeadLetterQueueName == nil || args.Region == "" || args.AccountID == "" {
+		return nil, fmt.Errorf("monitoring %q: QueueName, DeadLetterQueueName, Region and AccountID are required", name)
+	}
+	c := &Aws{}
+	if err := ctx.RegisterComponentResource(AwsToken, name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	// No SSE-KMS: CloudWatch and AMP cannot publish to a topic under the
+	// AWS-managed SNS key, and the alerts carry no data of the workload.
+	topic, err := sns.NewTopic(ctx, name+"-alerts", &sns.TopicArgs{Tags: args.Tags}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if args.Email != "" {
+		if _, err := sns.NewTopicSubscription(ctx, name+"-email", &sns.TopicSubscriptionArgs{
+			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(args.Email),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	alarms := []*cloudwatch.MetricAlarmArgs{{
+		AlarmDescription: pulumi.String("Messages wait in the dead-letter queue: they were received " +
+			"too often without being written, and wait there for someone to look."),
+		MetricName: pulumi.String("ApproximateNumberOfMessagesVisible"),
+		Dimensions: pulumi.StringMap{"QueueName": args.DeadLetterQueueName},
+		Threshold:  pulumi.Float64(float64(args.Thresholds.SetAside)),
+	}, {
+		AlarmDescription: pulumi.String(fmt.Sprintf("The oldest message of the work queue waited more than %d s: "+
+			"the consumers do not keep up, or do not run.", args.Thresholds.BacklogAgeSeconds)),
+		MetricName: pulumi.String("ApproximateAgeOfOldestMessage"),
+		Dimensions: pulumi.StringMap{"QueueName": args.QueueName},
+		Threshold:  pulumi.Float64(float64(args.Thresholds.BacklogAgeSeconds)),
+	}}
+	for i, suffix := range []string{"-set-aside", "-backlog-age"} {
+		a := alarms[i]
+		a.Namespace = pulumi.String("AWS/SQS")
+		a.Statistic = pulumi.String("Maximum")
+		a.Period = pulumi.Int(sqsMetricPeriod)
+		a.EvaluationPeriods = pulumi.Int(1)
+		a.ComparisonOperator = pulumi.String("GreaterThanThreshold")
+		// An empty queue stops reporting after a while: silence is not
+		// an alert.
+		a.TreatMissingData = pulumi.String("notBreaching")
+		a.AlarmActions = pulumi.Array{topic.Arn}
+		a.OkActions = pulumi.Array{topic.Arn}
+		a.Tags = args.Tags
+		if _, err := cloudwatch.NewMetricAlarm(ctx, name+suffix, a, parent); err != nil {
+			return nil, err
+		}
+	}
+
+	cloudWatch := identity.Statement{
+		Sid:       "CloudWatchAlarms",
+		Principal: map[string]any{"Service": "cloudwatch.amazonaws.com"},
+		Actions:   []string{"sns:Publish"},
+		Resources: pulumi.StringArray{topic.Arn},
+		Condition: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": args.AccountID}},
+	}
+	// The policy replaces the topic's default one, so it names every
+	// publisher; the account's own principals keep their IAM permissions.
+	policy := identity.PolicyDocument(cloudWatch)
+	c.WorkspaceId, c.PrometheusEndpoint = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
+	if args.Scraper != nil {
+		ws, err := newPrometheus(ctx, name, args, topic, parent)
+		if err != nil {
+			return nil, err
+		}
+		c.WorkspaceId, c.PrometheusEndpoint = ws.ID().ToStringOutput(), ws.PrometheusEndpoint
+		// The condition names the workspace: known once it exists.
+		policy = ws.Arn.ApplyT(func(workspace string) pulumi.StringOutput {
+			return identity.PolicyDocument(cloudWatch, identity.Statement{
+				Sid:       "ManagedPrometheusAlerts",
+				Principal: map[string]any{"Service": "aps.amazonaws.com"},
+				Actions:   []string{"sns:Publish", "sns:GetTopicAttributes"},
+				Resources: pulumi.StringArray{topic.Arn},
+				Condition: map[string]map[string]any{
+					"ArnEquals":    {"aws:SourceArn": workspace},
+					"StringEquals": {"aws:SourceAccount": args.AccountID},
+				},
+			})
+		}).(pulumi.StringOutput)
+	}
+	if _, err := sns.NewTopicPolicy(ctx, name+"-alerts", &sns.TopicPolicyArgs{Arn: topic.Arn, Policy: policy}, parent); err != nil {
+		return nil, err
+	}
+	c.TopicArn = topic.Arn
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"topicArn": c.TopicArn, "workspaceId": c.WorkspaceId, "prometheusEndpoint": c.PrometheusEndpoint,
+	})
+}
+
+// newPrometheus creates the workspace, its scraper of the workload's pods,
+// the alert rules and the alert manager that sends them to topic.
+func newPrometheus(ctx *pulumi.Context, name string, args *AwsArgs, topic *sns.Topic, parent pulumi.ResourceOption) (*amp.Workspace, error) {
+	ws, err := amp.NewWorkspace(ctx, name, &amp.WorkspaceArgs{Alias: pulumi.String(name), Tags: args.Tags}, parent)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := amp.NewScraper(ctx, name, &amp.ScraperArgs{
+		Alias: pulumi.String(name),
+		Source: &amp.ScraperSourceArgs{Eks: &amp.ScraperSourceEksArgs{
+			ClusterArn: args.Scraper.ClusterArn, SubnetIds: args.Scraper.SubnetIds, SecurityGroupIds: args.Scraper.SecurityGroupIds,
+		}},
+		Destination: &amp.ScraperDestinationArgs{Amp: &amp.ScraperDestinationAmpArgs{WorkspaceArn: ws.Arn}},
+		ScrapeConfiguration: args.Scraper.Namespace.ToStringOutput().ApplyT(func(ns string) (string, error) {
+			return ScrapeConfig(ns, scrapeInterval)
+		}).(pulumi.StringOutput),
+		Tags: args.Tags,
+	}, parent); err != nil {
+		return nil, err
+	}
+	rules, err := RulesFile(Rules(args.Thresholds))
+	if err != nil {
+		return nil, fmt.Errorf("monitoring %q: %w", name, err)
+	}
+	if _, err := amp.NewRuleGroupNamespace(ctx, name, &amp.RuleGroupNamespaceArgs{
+		WorkspaceId: ws.ID(), Data: pulumi.String(rules),
+	}, parent); err != nil {
+		return nil, err
+	}
+	if _, err := amp.NewAlertManagerDefinition(ctx, name, &amp.AlertManagerDefinitionArgs{
+		WorkspaceId: ws.ID(),
+		Definition: topic.Arn.ApplyT(func(arn string) (string, error) {
+			return alertManagerConfig(arn, args.Region)
+		}).(pulumi.StringOutput),
+	}, parent); err != nil {
+		return nil, err
+	}
+	return ws, nil
+}

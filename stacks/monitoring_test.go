@@ -1,0 +1,143 @@
+package stacks_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edw-project/edw/components/monitoring"
+	"github.com/edw-project/edw/internal/render"
+)
+
+// defaultRules are the alert rules for the stacks' default thresholds.
+func defaultRules(t *testing.T) string {
+	t.Helper()
+	rules, err := monitoring.RulesFile(monitoring.Rules(monitoring.Thresholds{
+		SetAside: 0, WriteFailures: 10, BacklogAgeSeconds: 600, Window: 10 * time.Minute,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rules
+}
+
+// AWS: CloudWatch alarms on the dead-letter queue and the backlog's age,
+// the consumer's metrics scraped into a managed Prometheus workspace that
+// evaluates the same rules promtool tests, and every alert to one topic,
+// which lets exactly CloudWatch and that workspace publish.
+func TestAWSMonitoring(t *testing.T) {
+	p := aws(t)
+	topic := p.Outputs["alertTopicArn"]
+	alarms := map[string]string{}
+	for _, r := range p.Find("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		in := r.Inputs
+		alarms[fmt.Sprint(in["metricName"])] = fmt.Sprintf("%v %v>%v", at(in, "dimensions", "QueueName"), in["statistic"], in["threshold"])
+		if at(in, "alarmActions", 0) != topic || at(in, "okActions", 0) != topic || in["treatMissingData"] != "notBreaching" {
+			t.Errorf("%s: actions %v / %v, missing data %v; want the topic %v, notBreaching", r.Name, in["alarmActions"], in["okActions"], in["treatMissingData"], topic)
+		}
+	}
+	want := map[string]string{"ApproximateNumberOfMessagesVisible": "work-dlq Maximum>0", "ApproximateAgeOfOldestMessage": "work Maximum>600"}
+	if fmt.Sprint(alarms) != fmt.Sprint(want) {
+		t.Errorf("alarms %v, want %v", alarms, want)
+	}
+	if data := one(t, p, "aws:amp/ruleGroupNamespace:RuleGroupNamespace", "monitoring").Inputs["data"]; data != defaultRules(t) {
+		t.Errorf("the workspace's rules are not the tested ones:\n%v", data)
+	}
+	if def := fmt.Sprint(one(t, p, "aws:amp/alertManagerDefinition:AlertManagerDefinition", "monitoring").Inputs["definition"]); !strings.Contains(def, "topic_arn: "+fmt.Sprint(topic)) {
+		t.Errorf("the alert manager does not publish to the topic:\n%s", def)
+	}
+	scraper := one(t, p, "aws:amp/scraper:Scraper", "monitoring").Inputs
+	if arn := at(scraper, "source", "eks", "clusterArn"); arn != "arn:aws:eks:us-east-1:123456789012:cluster/edw-aws" ||
+		len(at(scraper, "source", "eks", "subnetIds").([]any)) != 2 || !strings.Contains(fmt.Sprint(scraper["scrapeConfiguration"]), "- edw\n") {
+		t.Errorf("scraper %v", scraper)
+	}
+	var doc struct{ Statement []map[string]any }
+	if err := json.Unmarshal([]byte(fmt.Sprint(one(t, p, "aws:sns/topicPolicy:TopicPolicy", "monitoring-alerts").Inputs["policy"])), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var publishers []string
+	for _, s := range doc.Statement {
+		publishers = append(publishers, fmt.Sprint(at(s, "Principal", "Service"), " ", at(s, "Condition", "ArnEquals", "aws:SourceArn")))
+	}
+	if want := []string{"cloudwatch.amazonaws.com <nil>", "aps.amazonaws.com arn:aws:aps:us-east-1:123456789012:workspace/ws-monitoring"}; !slices.Equal(publishers, want) {
+		t.Errorf("topic publishers %q, want %q", publishers, want)
+	}
+	// The scraper's interfaces are in the VPC, not in a pod.
+	if cidr := at(one(t, p, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "edw-metrics").Inputs, "spec", "ingress", 0, "from", 1, "ipBlock", "cidr"); cidr != "10.0.0.0/16" {
+		t.Errorf("metrics ingress from the VPC: %v", cidr)
+	}
+	if len(p.Find("aws:sns/topicSubscription:TopicSubscription")) != 0 {
+		t.Error("an e-mail subscription without edw:alertEmail")
+	}
+
+	// A public-only endpoint has no scraper (it needs the private one): the
+	// alarms stay, and the e-mail gets the topic.
+	public, err := renderStack(t, "aws", map[string]string{"edw:clusterEndpointAccess": "public", "edw:alertEmail": "ops@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(public.Find("aws:amp/scraper:Scraper")) + len(public.Find("aws:amp/workspace:Workspace")); n != 0 || len(public.Find("aws:cloudwatch/metricAlarm:MetricAlarm")) != 2 {
+		t.Errorf("public endpoint: %d managed Prometheus resources, alarms %d; want 0, 2", n, len(public.Find("aws:cloudwatch/metricAlarm:MetricAlarm")))
+	}
+	sub := one(t, public, "aws:sns/topicSubscription:TopicSubscription", "monitoring-email").Inputs
+	if sub["protocol"] != "email" || sub["endpoint"] != "ops@example.com" {
+		t.Errorf("subscription %v", sub)
+	}
+}
+
+// Azure: AKS's managed Prometheus sends to a workspace through a collection
+// rule associated with the cluster, scrapes only the workload's namespace,
+// and the same rules (Azure's notation) notify the action group.
+func TestAzureMonitoring(t *testing.T) {
+	p := plan(t, "azure")
+	one(t, p, "azure-native:monitor:AzureMonitorWorkspace", "monitoring")
+	wsID := "/subscriptions/" + render.SubscriptionID + "/resourceGroups/edw-rg/providers/Microsoft.monitor/AzureMonitorWorkspace/monitoring"
+	dcr := one(t, p, "azure-native:insights:DataCollectionRule", "monitoring").Inputs
+	if at(dcr, "destinations", "monitoringAccounts", 0, "accountResourceId") != wsID || at(dcr, "dataFlows", 0, "streams", 0) != "Microsoft-PrometheusMetrics" {
+		t.Errorf("collection rule %v", dcr)
+	}
+	if uri := one(t, p, "azure-native:insights:DataCollectionRuleAssociation", "monitoring").Inputs["resourceUri"]; !strings.HasSuffix(fmt.Sprint(uri), "/ManagedCluster/cluster") {
+		t.Errorf("association on %v, want the cluster", uri)
+	}
+	if on := at(one(t, p, "azure-native:containerservice/v20241002preview:ManagedCluster", "cluster").Inputs, "azureMonitorProfile", "metrics", "enabled"); on != true {
+		t.Errorf("managed Prometheus on the cluster: %v", on)
+	}
+	settings := one(t, p, "kubernetes:core/v1:ConfigMap", "monitoring-scrape").Inputs
+	if at(settings, "metadata", "namespace") != "kube-system" || at(settings, "data", "pod-annotation-based-scraping") != `podannotationnamespaceregex = "^edw$"` {
+		t.Errorf("metrics agent settings %v", settings)
+	}
+	group := one(t, p, "azure-native:alertsmanagement:PrometheusRuleGroup", "monitoring").Inputs
+	if at(group, "scopes", 0) != wsID {
+		t.Errorf("rule group scopes %v", group["scopes"])
+	}
+	actionGroup := "/subscriptions/" + render.SubscriptionID + "/resourceGroups/edw-rg/providers/Microsoft.insights/ActionGroup/monitoring-alerts"
+	var alerts []string
+	for _, r := range at(group, "rules").([]any) {
+		alerts = append(alerts, fmt.Sprint(at(r, "alert"), " ", at(r, "for"), " ", at(r, "severity")))
+		if at(r, "actions", 0, "actionGroupId") != actionGroup {
+			t.Errorf("%v notifies %v, want the action group", at(r, "alert"), at(r, "actions"))
+		}
+		if !strings.Contains(defaultRules(t), fmt.Sprint("expr: ", at(r, "expression"))) {
+			t.Errorf("%v: expression %q is not the tested one", at(r, "alert"), at(r, "expression"))
+		}
+	}
+	if want := []string{"EdwMessagesSetAside <nil> 1", "EdwWriteFailures <nil> 2", "EdwBacklogOld PT1M 2"}; !slices.Equal(alerts, want) {
+		t.Errorf("rules %q, want %q", alerts, want)
+	}
+}
+
+// Bad alert settings fail before anything is created, naming the key.
+func TestBadAlertConfig(t *testing.T) {
+	for key, value := range map[string]string{
+		"edw:alertEmail": "ops at example", "edw:alertBacklogAgeSeconds": "30",
+		"edw:alertWriteFailures": "-1", "edw:alertSetAsideMessages": "-2",
+	} {
+		_, err := renderStack(t, "aws", map[string]string{key: value})
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s=%s: %v, want an error naming the key", key, value, err)
+		}
+	}
+}
