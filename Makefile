@@ -49,6 +49,7 @@ lint: lint-workflows
 tools:
 	cd scripts/tools && $(GO) build -o ../../build/bin/ github.com/rhysd/actionlint/cmd/actionlint sigs.k8s.io/kubectl-validate
 	cd scripts/tools/kubescore && $(GO) build -o ../../../build/bin/ github.com/zegl/kube-score/cmd/kube-score
+	cd scripts/tools/prometheus && $(GO) build -o ../../../build/bin/ github.com/prometheus/prometheus/cmd/promtool
 
 ## lint-workflows: the GitHub Actions workflows
 lint-workflows: tools

@@ -53,7 +53,8 @@ func Rules(t Thresholds) []Rule {
 			window, t.SetAside),
 		Severity: "critical",
 		Summary:  "Messages were set aside as unprocessable",
-		Description: fmt.Sprintf("{{ $value | humanize }} messages in namespace {{ $labels.namespace }} went to the "+
+		// increase() extrapolates, so the count is an estimate.
+		Description: fmt.Sprintf("About {{ $value | humanize }} messages in namespace {{ $labels.namespace }} went to the "+
 			"poison or dead-letter queue in the last %s; they wait there, unwritten, for someone to look.", window),
 	}, {
 		Alert: "EdwWriteFailures",
@@ -61,7 +62,7 @@ func Rules(t Thresholds) []Rule {
 			window, t.WriteFailures),
 		Severity: "warning",
 		Summary:  "The consumer fails to write to the table",
-		Description: fmt.Sprintf("{{ $value | humanize }} row writes failed in namespace {{ $labels.namespace }} in the "+
+		Description: fmt.Sprintf("About {{ $value | humanize }} row writes failed in namespace {{ $labels.namespace }} in the "+
 			"last %s; the messages are retried, then redelivered, then set aside.", window),
 	}, {
 		Alert: "EdwBacklogOld",
