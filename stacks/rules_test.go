@@ -1,6 +1,8 @@
 package stacks_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,5 +51,70 @@ func TestAlertRulesWithPromtool(t *testing.T) {
 	}
 	if out, ok := promtoolTest(t, broken); ok {
 		t.Errorf("promtool accepts rules with the wrong threshold:\n%s", out)
+	}
+}
+
+// Every query of the dashboard is valid PromQL (promtool checks them as
+// recording rules), and the panels that derive counts from the consumer's
+// series count what they say: pods, and the nodes they run on.
+func TestDashboardQueries(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("components", "monitoring", "dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("dashboard.json: %v", err)
+	}
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+	exprs := map[string]bool{}
+	for _, p := range dash.Panels {
+		for i, target := range p.Targets {
+			if target.Expr == "" {
+				t.Errorf("panel %q target %d has no query", p.Title, i)
+			}
+			exprs[target.Expr] = true
+			fmt.Fprintf(&rules, "      - record: dashboard:%d\n        expr: %q\n", len(exprs), target.Expr)
+		}
+	}
+	for _, want := range []string{"Messages per second", "Backlog", "Set aside", "failures", "Consumer pods and their nodes"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("no panel on %q", want)
+		}
+	}
+	pods := "count by (namespace) (edw_consumer_messages_processed_total)"
+	nodes := "count by (namespace) (count by (namespace, node) (edw_consumer_messages_processed_total))"
+	if !exprs[pods] || !exprs[nodes] {
+		t.Fatalf("the pods and nodes panel no longer has the queries this test evaluates")
+	}
+	counts := fmt.Sprintf(`rule_files: [rules.yaml]
+tests:
+  - interval: 1m
+    input_series:
+      - {series: 'edw_consumer_messages_processed_total{namespace="edw",pod="a",node="n1"}', values: '0+10x5'}
+      - {series: 'edw_consumer_messages_processed_total{namespace="edw",pod="b",node="n1"}', values: '0+10x5'}
+      - {series: 'edw_consumer_messages_processed_total{namespace="edw",pod="c",node="n2"}', values: '0+10x5'}
+    promql_expr_test:
+      - {expr: %q, eval_time: 5m, exp_samples: [{labels: '{namespace="edw"}', value: 3}]}
+      - {expr: %q, eval_time: 5m, exp_samples: [{labels: '{namespace="edw"}', value: 2}]}
+`, pods, nodes)
+	dir := t.TempDir()
+	for name, body := range map[string]string{"rules.yaml": rules.String(), "counts_test.yaml": counts} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	promtool := tool(t, "promtool")
+	if out, err := exec.Command(promtool, "check", "rules", filepath.Join(dir, "rules.yaml")).CombinedOutput(); err != nil {
+		t.Errorf("the dashboard's queries: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(promtool, "test", "rules", filepath.Join(dir, "counts_test.yaml")).CombinedOutput(); err != nil {
+		t.Errorf("the pods and nodes counts: %v\n%s", err, out)
 	}
 }

@@ -27,6 +27,8 @@ func ScrapeConfig(namespace, interval string) (string, error) {
 				},
 				map[string]any{"source_labels": []string{"__meta_kubernetes_namespace"}, "target_label": "namespace"},
 				map[string]any{"source_labels": []string{"__meta_kubernetes_pod_name"}, "target_label": "pod"},
+				// The dashboard counts the nodes that run consumers.
+				map[string]any{"source_labels": []string{"__meta_kubernetes_pod_node_name"}, "target_label": "node"},
 			},
 		}},
 	}
