@@ -28,6 +28,9 @@ var awsNamed = map[string]struct {
 	"aws:ec2/securityGroup:SecurityGroup": {"name", 255},
 	"aws:cloudwatch/eventRule:EventRule":  {"name", 64},
 	"aws:cloudwatch/logGroup:LogGroup":    {"name", 512},
+	"aws:sns/topic:Topic":                 {"name", 256},
+	// An alarm's name is its id.
+	"aws:cloudwatch/metricAlarm:MetricAlarm": {"name", 255},
 }
 
 // awsIDPrefixes are the prefixes of the ids EC2 assigns.
@@ -42,6 +45,8 @@ var awsIDPrefixes = map[string]string{
 	"aws:ec2/routeTable:RouteTable":                       "rtb",
 	"aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
 	"aws:ec2/launchTemplate:LaunchTemplate":               "lt",
+	"aws:amp/workspace:Workspace":                         "ws",
+	"aws:amp/scraper:Scraper":                             "s",
 }
 
 // aws is one account in the region of the provider's configuration. It
@@ -90,6 +95,8 @@ func (a *aws) compute(typ, urnName, id string, in, old resource.PropertyMap) (st
 		}
 	case "aws:eks/nodeGroup:NodeGroup":
 		out["status"] = "ACTIVE"
+	case "aws:amp/workspace:Workspace":
+		out["prometheusEndpoint"] = fmt.Sprintf("https://aps-workspaces.%s.amazonaws.com/workspaces/%s/", a.region, id)
 	}
 	return id, props(out), nil
 }
@@ -136,6 +143,14 @@ func (a *aws) arn(typ, id, name string, in, old resource.PropertyMap) string {
 		service, res = "events", "rule/"+name
 	case "aws:cloudwatch/logGroup:LogGroup":
 		service, res = "logs", "log-group:"+name
+	case "aws:cloudwatch/metricAlarm:MetricAlarm":
+		res = "alarm:" + name
+	case "aws:sns/topic:Topic":
+		res = name
+	case "aws:amp/workspace:Workspace":
+		service, res = "aps", "workspace/"+id
+	case "aws:amp/scraper:Scraper":
+		service, res = "aps", "scraper/"+id
 	case "aws:dynamodb/table:Table", "aws:ecr/repository:Repository", "aws:eks/cluster:Cluster":
 		res = strings.ToLower(kind) + "/" + name
 	case "aws:eks/nodeGroup:NodeGroup":

@@ -16,6 +16,7 @@ var awsPolicies = map[string]struct {
 	resource bool
 }{
 	"aws:sqs/queuePolicy:QueuePolicy": {"policy", true},
+	"aws:sns/topicPolicy:TopicPolicy": {"policy", true},
 	"aws:iam/role:Role":               {"assumeRolePolicy", true},
 	"aws:iam/policy:Policy":           {"policy", false},
 	"aws:iam/rolePolicy:RolePolicy":   {"policy", false},

@@ -3,6 +3,7 @@ package standin
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -30,6 +31,8 @@ var azureNameKeys = map[string]string{
 	"managedidentity:UserAssignedIdentity":        "resourceName",
 	"managedidentity:FederatedIdentityCredential": "federatedIdentityCredentialResourceName",
 	"authorization:RoleAssignment":                "roleAssignmentName",
+	"insights:DataCollectionRuleAssociation":      "associationName",
+	"alertsmanagement:PrometheusRuleGroup":        "ruleGroupName",
 }
 
 // azurePathKeys are the inputs that are part of a resource's ARM id, which
@@ -45,6 +48,7 @@ var azureNamespaces = map[string]string{
 	"containerregistry": "Microsoft.ContainerRegistry",
 	"containerservice":  "Microsoft.ContainerService",
 	"managedidentity":   "Microsoft.ManagedIdentity",
+	"alertsmanagement":  "Microsoft.AlertsManagement",
 }
 
 // azure is one subscription, in the location of the provider's
@@ -90,6 +94,9 @@ func (z *azure) replaces(typ, key string) bool { return azurePathKeys[key] || ke
 
 func (z *azure) compute(typ, urnName, id string, in, old resource.PropertyMap) (string, resource.PropertyMap, error) {
 	service, kind := tokenParts(typ)
+	if err := checkMonitor(service+":"+kind, in); err != nil {
+		return "", nil, err
+	}
 	name := str(in, z.nameKey(typ))
 	if id == "" {
 		id = z.armID(service, kind, name, in)
@@ -120,6 +127,11 @@ func (z *azure) compute(typ, urnName, id string, in, old resource.PropertyMap) (
 			endpoints[svc] = fmt.Sprintf("https://%s.%s.core.windows.net/", name, svc)
 		}
 		out["primaryEndpoints"] = endpoints
+	case "monitor:AzureMonitorWorkspace":
+		out["metrics"] = map[string]any{
+			"prometheusQueryEndpoint": fmt.Sprintf("https://%s-%s.%s.prometheus.monitor.azure.com", name, randomHex(4), out["location"]),
+			"internalId":              "mac_" + randomGUID(),
+		}
 	}
 	return id, props(out), nil
 }
@@ -141,6 +153,10 @@ func (z *azure) armID(service, kind, name string, in resource.PropertyMap) strin
 		return under("Microsoft.ManagedIdentity/userAssignedIdentities", str(in, "resourceName")) + "/federatedIdentityCredentials/" + name
 	case "authorization:RoleAssignment":
 		return str(in, "scope") + "/providers/Microsoft.Authorization/roleAssignments/" + name
+	case "insights:DataCollectionRuleAssociation":
+		return str(in, "resourceUri") + "/providers/Microsoft.Insights/dataCollectionRuleAssociations/" + name
+	case "monitor:AzureMonitorWorkspace":
+		return under("Microsoft.Monitor/accounts", name)
 	}
 	return under(z.namespace(service)+"/"+plural(kind), name)
 }
@@ -183,4 +199,42 @@ func plural(kind string) string {
 		return k[:len(k)-1] + "ies"
 	}
 	return k + "s"
+}
+
+// isoDuration is an ISO 8601 duration as Azure Monitor takes them.
+var isoDuration = regexp.MustCompile(`^PT([0-9]+H)?([0-9]+M)?([0-9]+S)?$`)
+
+// checkMonitor answers as Azure Monitor does for settings it refuses: an
+// action group's short name over 12 characters, a Prometheus rule's
+// duration not in ISO 8601 or its severity outside 0-4.
+func checkMonitor(typ string, in resource.PropertyMap) error {
+	switch typ {
+	case "insights:ActionGroup":
+		if n := len(str(in, "groupShortName")); n == 0 || n > 12 {
+			return fmt.Errorf("BadRequest: groupShortName %q: 1 to 12 characters", str(in, "groupShortName"))
+		}
+	case "alertsmanagement:PrometheusRuleGroup":
+		for _, key := range []string{"interval"} {
+			if v := str(in, key); v != "" && !isoDuration.MatchString(v) {
+				return fmt.Errorf("BadRequest: %s %q is not an ISO 8601 duration", key, v)
+			}
+		}
+		rules := plain(in["rules"])
+		if !rules.IsArray() {
+			return nil
+		}
+		for i, r := range rules.ArrayValue() {
+			if !r.IsObject() {
+				continue
+			}
+			rule := r.ObjectValue()
+			if v := str(rule, "for"); v != "" && !isoDuration.MatchString(v) {
+				return fmt.Errorf("BadRequest: rules[%d].for %q is not an ISO 8601 duration", i, v)
+			}
+			if s, ok := rule["severity"]; ok && s.IsNumber() && (s.NumberValue() < 0 || s.NumberValue() > 4) {
+				return fmt.Errorf("BadRequest: rules[%d].severity %v: want 0 to 4", i, s.NumberValue())
+			}
+		}
+	}
+	return nil
 }

@@ -120,3 +120,28 @@ func TestClientConfig(t *testing.T) {
 		t.Errorf("client config = %v", got)
 	}
 }
+
+// Azure Monitor refuses what the managed-Prometheus resources get wrong:
+// "5m" where it takes ISO 8601, a severity outside 0-4, a long short name.
+func TestAzureMonitorRefusesWhatAzureRefuses(t *testing.T) {
+	rule := func(k string, v any) resource.PropertyMap {
+		return resource.NewPropertyMapFromMap(map[string]any{"rules": []any{map[string]any{"alert": "A", "expression": "up", k: v}}})
+	}
+	for name, c := range map[string]struct {
+		typ string
+		in  resource.PropertyMap
+		ok  bool
+	}{
+		"for in ISO 8601":       {"alertsmanagement:PrometheusRuleGroup", rule("for", "PT5M"), true},
+		"for in Prometheus'":    {"alertsmanagement:PrometheusRuleGroup", rule("for", "5m"), false},
+		"severity 5":            {"alertsmanagement:PrometheusRuleGroup", rule("severity", 5), false},
+		"interval in seconds":   {"alertsmanagement:PrometheusRuleGroup", resource.NewPropertyMapFromMap(map[string]any{"interval": "60s"}), false},
+		"short name of 10":      {"insights:ActionGroup", resource.NewPropertyMapFromMap(map[string]any{"groupShortName": "edw-alerts"}), true},
+		"short name of 13":      {"insights:ActionGroup", resource.NewPropertyMapFromMap(map[string]any{"groupShortName": "edw-alerts-xy"}), false},
+		"other types, anything": {"insights:DataCollectionRule", rule("for", "5m"), true},
+	} {
+		if err := checkMonitor(c.typ, c.in); (err == nil) != c.ok {
+			t.Errorf("%s: %v, want accepted %v", name, err, c.ok)
+		}
+	}
+}
