@@ -1,7 +1,8 @@
 // Package render runs the program offline, under Pulumi's mocks, and
 // writes what it would deploy: every resource with its inputs and
-// dependencies (resources.json) and every Kubernetes object as YAML
-// (manifests/). Tests and reviewers read the same files.
+// dependencies (resources.json), every Kubernetes object as YAML
+// (manifests/) and the alert rules (monitoring/rules.yaml). Tests, reviewers
+// and the lab read the same files.
 package render
 
 import (
@@ -147,7 +148,9 @@ func (p *Plan) Manifests() []Resource {
 	return out
 }
 
-// Write stores the plan in dir: resources.json and manifests/<kind>-<namespace>-<name>.yaml.
+// Write stores the plan in dir: resources.json,
+// manifests/<kind>-<namespace>-<name>.yaml and, when the plan deploys alert
+// rules, RulesFile.
 func (p *Plan) Write(dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
@@ -174,7 +177,14 @@ func (p *Plan) Write(dir string) error {
 			return err
 		}
 	}
-	return nil
+	rules, err := p.AlertRules()
+	if err != nil || rules == "" {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(RulesFile)), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, RulesFile), []byte(rules), 0o644)
 }
 
 func orDefault(v any, def string) any {
