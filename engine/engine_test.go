@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -51,6 +52,9 @@ type stackCase struct {
 	// checkUp checks what the cloud keeps after the first up, given the
 	// steps that finished, in order.
 	checkUp func(t *testing.T, k *workspace.Kube, done []step)
+	// monitoring are the alerts' and metrics' outputs, and what the
+	// cloud's answers for them look like.
+	monitoring map[string]*regexp.Regexp
 }
 
 var (
@@ -60,7 +64,11 @@ var (
 )
 
 var cases = []stackCase{
-	{name: "aws", builds: true, checkUp: checkEKS, destroyOrder: []order{
+	{name: "aws", builds: true, checkUp: checkEKS, monitoring: map[string]*regexp.Regexp{
+		"alertTopicArn":         regexp.MustCompile(`^arn:aws:sns:us-east-1:[0-9]{12}:monitoring-alerts-[0-9a-f]{7}$`),
+		"prometheusWorkspaceId": regexp.MustCompile(`^ws-[0-9a-f]+$`),
+		"prometheusEndpoint":    regexp.MustCompile(`^https://aps-workspaces\.us-east-1\.amazonaws\.com/workspaces/ws-[0-9a-f]+/$`),
+	}, destroyOrder: []order{
 		{scaledObject, consumer},
 		{consumer, nodePool},
 		{nodePool, [2]string{"kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", "workload-nodeclass"}},
@@ -73,7 +81,11 @@ var cases = []stackCase{
 		{[2]string{"aws:eks/nodeGroup:NodeGroup", "cluster-system-nodeGroup"}, [2]string{"aws:eks/cluster:Cluster", "cluster-eksCluster"}},
 		{[2]string{"aws:eks/cluster:Cluster", "cluster-eksCluster"}, [2]string{"aws:cloudwatch/logGroup:LogGroup", "cluster-logs"}},
 	}},
-	{name: "azure", credentialsInKubeconfig: true, checkUp: checkAKS, destroyOrder: []order{
+	{name: "azure", credentialsInKubeconfig: true, checkUp: checkAKS, monitoring: map[string]*regexp.Regexp{
+		"alertActionGroupId":      regexp.MustCompile(`/providers/Microsoft\.Insights/actionGroups/monitoring-alerts`),
+		"prometheusWorkspaceId":   regexp.MustCompile(`/providers/Microsoft\.Monitor/accounts/monitoring`),
+		"prometheusQueryEndpoint": regexp.MustCompile(`^https://monitoring[0-9a-z]*-[0-9a-f]+\.[a-z]+\.prometheus\.monitor\.azure\.com$`),
+	}, destroyOrder: []order{
 		{scaledObject, consumer},
 		{consumer, nodePool},
 		{nodePool, [2]string{"azure-native:containerservice/v20241002preview:ManagedCluster", "cluster"}},
@@ -129,6 +141,15 @@ func lifecycle(t *testing.T, k *workspace.Kube, c stackCase) {
 	t.Logf("up: %d created in %v", len(urns(done, apitype.OpCreate)), time.Since(start).Round(time.Second))
 	checkDeployed(t, k, "5")
 	checkSecrets(t, c)
+	outs, err := s.Outputs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range c.monitoring {
+		if got := fmt.Sprint(outs[name].Value); !want.MatchString(got) {
+			t.Errorf("output %s = %q, want %v", name, got, want)
+		}
+	}
 	if c.checkUp != nil {
 		c.checkUp(t, k, done)
 	}
