@@ -88,6 +88,7 @@ func (c *Consumer) loop(ctx, work context.Context) {
 			continue
 		}
 		failures = 0
+		c.metrics.oldestAge.Set(oldestAge(msgs, time.Now()).Seconds())
 		if len(msgs) > 0 {
 			c.handle(ctx, work, msgs)
 		}
@@ -238,4 +239,16 @@ func messages(items []*item) []queue.Message {
 		msgs = append(msgs, it.msgs...)
 	}
 	return msgs
+}
+
+// oldestAge is how long the oldest of msgs waited in the queue, as of now;
+// 0 for none, or when the queue gave no enqueue times.
+func oldestAge(msgs []queue.Message, now time.Time) time.Duration {
+	var oldest time.Duration
+	for _, m := range msgs {
+		if !m.Enqueued.IsZero() {
+			oldest = max(oldest, now.Sub(m.Enqueued))
+		}
+	}
+	return oldest
 }

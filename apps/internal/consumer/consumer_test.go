@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/edw-project/edw/apps/internal/message"
+	"github.com/edw-project/edw/apps/internal/queue"
 	"github.com/edw-project/edw/apps/internal/queue/memqueue"
 	"github.com/edw-project/edw/apps/internal/store"
 )
@@ -250,4 +251,26 @@ func TestShutdownReleasesUnfinishedWork(t *testing.T) {
 	if err != nil || len(msgs) != 5 {
 		t.Fatalf("after shutdown received %d messages (%v), want 5", len(msgs), err)
 	}
+}
+
+// The oldest message of a receive sets the age gauge, which an empty
+// receive puts back to 0: the backlog alert follows the queue, not the
+// last message ever seen.
+func TestOldestMessageAge(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	msgs := []queue.Message{{Enqueued: now.Add(-3 * time.Second)}, {}, {Enqueued: now.Add(-90 * time.Second)}}
+	if got := oldestAge(msgs, now); got != 90*time.Second {
+		t.Errorf("oldest of a batch = %v, want 90s (a message without a time ignored)", got)
+	}
+	if got := oldestAge(nil, now); got != 0 {
+		t.Errorf("empty receive = %v, want 0", got)
+	}
+
+	h := newHarness(defaults)
+	h.send(t, body(t, ""))
+	time.Sleep(50 * time.Millisecond)
+	stop := h.run()
+	defer stop()
+	waitFor(t, "the age of the received message", func() bool { return testutil.ToFloat64(h.c.metrics.oldestAge) >= 0.05 })
+	waitFor(t, "an empty receive", func() bool { return testutil.ToFloat64(h.c.metrics.oldestAge) == 0 })
 }

@@ -16,6 +16,7 @@ type metrics struct {
 	released      prometheus.Counter
 	poisoned      *prometheus.CounterVec
 	batchSeconds  prometheus.Histogram
+	oldestAge     prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -40,7 +41,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}),
 	}
-	reg.MustRegister(m.poisoned, m.batchSeconds)
+	m.oldestAge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: obs.Namespace, Subsystem: "consumer", Name: "oldest_message_age_seconds",
+		Help: "Time the oldest message of the latest receive waited in the queue; 0 after an empty receive. High while a backlog waits.",
+	})
+	reg.MustRegister(m.poisoned, m.batchSeconds, m.oldestAge)
 	for _, d := range []queue.Disposal{queue.MovedToPoison, queue.LeftForRedrive} {
 		m.poisoned.WithLabelValues(string(d))
 	}

@@ -20,6 +20,9 @@ type Message struct {
 	Deliveries int
 	// Receipt is the lease handle (SQS receipt handle, Storage pop receipt).
 	Receipt string
+	// Enqueued is when the queue accepted the message (SQS SentTimestamp,
+	// Storage InsertionTime); zero where the queue does not say.
+	Enqueued time.Time
 }
 
 // Sender enqueues messages.

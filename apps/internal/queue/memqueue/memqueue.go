@@ -32,6 +32,7 @@ type entry struct {
 	deliveries int
 	receipt    string
 	visibleAt  time.Time
+	enqueued   time.Time
 	seq        int
 }
 
@@ -54,7 +55,7 @@ func (q *Queue) Send(_ context.Context, bodies [][]byte) ([]int, error) {
 	defer q.mu.Unlock()
 	for _, b := range bodies {
 		q.next++
-		q.msgs[strconv.Itoa(q.next)] = &entry{body: append([]byte(nil), b...), seq: q.next}
+		q.msgs[strconv.Itoa(q.next)] = &entry{body: append([]byte(nil), b...), seq: q.next, enqueued: time.Now()}
 	}
 	select {
 	case q.arrived <- struct{}{}:
@@ -96,7 +97,7 @@ func (q *Queue) take(max int, lease time.Duration) []queue.Message {
 		e.deliveries++
 		e.receipt = fmt.Sprintf("%s/%d", id, e.deliveries)
 		e.visibleAt = now.Add(lease)
-		out = append(out, queue.Message{ID: id, Body: e.body, Deliveries: e.deliveries, Receipt: e.receipt})
+		out = append(out, queue.Message{ID: id, Body: e.body, Deliveries: e.deliveries, Receipt: e.receipt, Enqueued: e.enqueued})
 	}
 	return out
 }

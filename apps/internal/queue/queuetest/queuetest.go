@@ -81,6 +81,7 @@ func requireEmpty(t *testing.T, q queue.Queue) {
 }
 
 func sendReceiveDelete(t *testing.T, q queue.Queue) {
+	sent := time.Now()
 	var want []string
 	for i := range q.MaxReceiveBatch() + 3 {
 		want = append(want, fmt.Sprintf(`{"n":%d,"text":"<&>"}`, i))
@@ -94,6 +95,10 @@ func sendReceiveDelete(t *testing.T, q queue.Queue) {
 		}
 		if m.Deliveries < 0 || m.Deliveries > 1 {
 			t.Fatalf("first receive reports %d deliveries, want 1 (or 0: unknown)", m.Deliveries)
+		}
+		// The backlog's age is read from it; clocks may differ by a second.
+		if m.Enqueued.Before(sent.Add(-time.Minute)) || m.Enqueued.After(time.Now().Add(time.Minute)) {
+			t.Fatalf("message %q enqueued at %v, sent at %v", m.Body, m.Enqueued, sent)
 		}
 		seen[string(m.Body)] = true
 	}

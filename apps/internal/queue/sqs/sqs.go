@@ -76,11 +76,13 @@ func (q *Queue) Send(ctx context.Context, bodies [][]byte) ([]int, error) {
 // queue when their lease ends.
 func (q *Queue) Receive(ctx context.Context, max int, lease time.Duration) ([]queue.Message, error) {
 	out, err := q.client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
-		QueueUrl:                    &q.url,
-		MaxNumberOfMessages:         int32(min(max, maxBatch)),
-		WaitTimeSeconds:             int32(longPoll / time.Second),
-		VisibilityTimeout:           seconds(lease),
-		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+		QueueUrl:            &q.url,
+		MaxNumberOfMessages: int32(min(max, maxBatch)),
+		WaitTimeSeconds:     int32(longPoll / time.Second),
+		VisibilityTimeout:   seconds(lease),
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{
+			types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameSentTimestamp,
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqs receive: %w", err)
@@ -93,6 +95,10 @@ func (q *Queue) Receive(ctx context.Context, max int, lease time.Duration) ([]qu
 			Body:       []byte(aws.ToString(m.Body)),
 			Deliveries: n,
 			Receipt:    aws.ToString(m.ReceiptHandle),
+		}
+		// Epoch milliseconds; a queue that leaves it out leaves Enqueued zero.
+		if ms, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
+			msgs[i].Enqueued = time.UnixMilli(ms)
 		}
 	}
 	return msgs, nil

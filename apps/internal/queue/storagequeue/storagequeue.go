@@ -90,6 +90,7 @@ func (q *Queue) Receive(ctx context.Context, max int, lease time.Duration) ([]qu
 					Body:       []byte(deref(m.MessageText)),
 					Deliveries: int(deref(m.DequeueCount)),
 					Receipt:    deref(m.PopReceipt),
+					Enqueued:   deref(m.InsertionTime),
 				}
 			}
 			return msgs, nil
