@@ -136,7 +136,8 @@ lab-scale:
 lab-check:
 	@for stack in $(STACKS); do $(MAKE) --no-print-directory lab STACK=$$stack LAB_FLAGS="-check -settle 5m" || exit 1; done
 
-## lab-build: the control plane, KEDA, Karpenter, kwok, the apps and the lab
+## lab-build: the control plane, KEDA, Karpenter, kwok, the apps,
+## Prometheus and the lab
 lab-build:
 	@mkdir -p $(LAB_BIN)
 	cd lab/tools/kube && $(GO) build -ldflags "-X k8s.io/component-base/version.gitVersion=$$($(GO) list -m -f '{{.Version}}' k8s.io/kubernetes)" \
@@ -147,6 +148,7 @@ lab-build:
 	cd conformance/keda && $(GO) build -o ../../$(LAB_BIN)/keda-operator github.com/kedacore/keda/v2/cmd/operator
 	cd conformance/keda && $(GO) build -o ../../$(LAB_BIN)/keda-adapter github.com/kedacore/keda/v2/cmd/adapter
 	cd apps && $(GO) build -o ../$(LAB_BIN)/ ./consumer ./producer
+	cd scripts/tools/prometheus && $(GO) build -o ../../../$(LAB_BIN)/ github.com/prometheus/prometheus/cmd/prometheus
 	cd lab && $(GO) build -o ../$(LAB_BIN)/ ./cmd/lab ./cmd/compare
 	scripts/emulators.sh install
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/edw-project/edw/lab/internal/prometheus"
 )
 
 const (
@@ -37,6 +40,9 @@ const (
 	// defaultGrace is Kubernetes' default termination grace period, for pods
 	// that set none and for the processes still running when the lab ends.
 	defaultGrace = 30 * time.Second
+	// The annotations the stacks' scrapers select pods and paths by.
+	scrapeAnnotation = "prometheus.io/scrape"
+	pathAnnotation   = "prometheus.io/path"
 )
 
 // Options configure a Kubelet.
@@ -55,6 +61,12 @@ type Options struct {
 	// Startup is how long after a pod starts its process does: the image
 	// pull and container start of a real node.
 	Startup time.Duration
+	// TargetsFile, when set, is kept listing the processes of the pods
+	// annotated for scraping, for Prometheus: each process's address with
+	// the pod's namespace, name and node, as the stacks' scrapers label
+	// them. A process stays listed until it exits, so that its last counts
+	// are scraped while it shuts down.
+	TargetsFile string
 }
 
 // Kubelet backs pods with processes.
@@ -69,6 +81,9 @@ type Kubelet struct {
 
 	mu    sync.Mutex
 	procs map[types.UID]*process
+	// targetsMu orders the rewrites of the targets file, so that the last
+	// one written holds the latest processes.
+	targetsMu sync.Mutex
 	// starting are the pods whose process is due or being started.
 	starting map[types.UID]bool
 	nextPort int
@@ -91,6 +106,7 @@ type Stats struct {
 
 type process struct {
 	pod     string
+	target  *prometheus.TargetGroup
 	cmd     *exec.Cmd
 	port    int
 	done    chan struct{}
@@ -187,7 +203,9 @@ func (k *Kubelet) sync(o any) {
 		}
 		if err := k.start(pod); err != nil {
 			k.log.Error("backing a pod with a process", "pod", pod.Name, "err", err)
+			return
 		}
+		k.writeTargets()
 	})
 }
 
@@ -244,7 +262,7 @@ func (k *Kubelet) start(pod *corev1.Pod) error {
 			k.log.Warn("cpu limit not applied", "pod", pod.Name, "err", err)
 		}
 	}
-	p := &process{pod: pod.Name, cmd: cmd, port: port, done: make(chan struct{}), group: group}
+	p := &process{pod: pod.Name, target: target(pod, port), cmd: cmd, port: port, done: make(chan struct{}), group: group}
 	k.procs[pod.UID] = p
 	k.stats.Started++
 	go k.wait(pod, p, logFile)
@@ -267,6 +285,7 @@ func (k *Kubelet) wait(pod *corev1.Pod, p *process, logFile *os.File) {
 		k.stats.Crashed++
 	}
 	k.mu.Unlock()
+	k.writeTargets()
 	close(p.done)
 	if !stopped {
 		k.log.Warn("consumer process ended on its own; restarting", "pod", p.pod, "err", err)
@@ -365,6 +384,40 @@ func (k *Kubelet) scrapeOne(p *process) {
 			return
 		}
 	}
+}
+
+// writeTargets rewrites Options.TargetsFile with the processes running now.
+func (k *Kubelet) writeTargets() {
+	if k.opts.TargetsFile == "" {
+		return
+	}
+	k.targetsMu.Lock()
+	defer k.targetsMu.Unlock()
+	k.mu.Lock()
+	var groups []prometheus.TargetGroup
+	for _, p := range k.procs {
+		if p.target != nil {
+			groups = append(groups, *p.target)
+		}
+	}
+	k.mu.Unlock()
+	slices.SortFunc(groups, func(a, b prometheus.TargetGroup) int { return strings.Compare(a.Labels["pod"], b.Labels["pod"]) })
+	if err := prometheus.WriteTargets(k.opts.TargetsFile, groups); err != nil {
+		k.log.Warn("the consumers' scrape targets are out of date", "err", err)
+	}
+}
+
+// target is what Prometheus scrapes for pod's process on port, nil for a pod
+// that does not ask to be scraped.
+func target(pod *corev1.Pod, port int) *prometheus.TargetGroup {
+	if pod.Annotations[scrapeAnnotation] != "true" {
+		return nil
+	}
+	labels := map[string]string{"namespace": pod.Namespace, "pod": pod.Name, "node": pod.Spec.NodeName}
+	if path := pod.Annotations[pathAnnotation]; path != "" {
+		labels["__metrics_path__"] = path
+	}
+	return &prometheus.TargetGroup{Targets: []string{"127.0.0.1:" + strconv.Itoa(port)}, Labels: labels}
 }
 
 func grace(pod *corev1.Pod) time.Duration {

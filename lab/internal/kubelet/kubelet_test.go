@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/edw-project/edw/lab/internal/prometheus"
 )
 
 // helperEnv makes the test binary act as a consumer: it serves a processed
@@ -64,6 +67,12 @@ func pod(name, mode string) *corev1.Pod {
 
 func start(t *testing.T, objs ...*corev1.Pod) (*Kubelet, *fake.Clientset) {
 	t.Helper()
+	return startWith(t, "", objs...)
+}
+
+// startWith runs a kubelet that keeps targetsFile ("" for none).
+func startWith(t *testing.T, targetsFile string, objs ...*corev1.Pod) (*Kubelet, *fake.Clientset) {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +82,7 @@ func start(t *testing.T, objs ...*corev1.Pod) (*Kubelet, *fake.Clientset) {
 		Env: func(container []string, addr string) []string {
 			return append(container, "EDW_HTTP_ADDR="+addr)
 		},
+		TargetsFile: targetsFile,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	client := fake.NewClientset()
 	for _, p := range objs {
@@ -149,4 +159,44 @@ func TestEnvFromAnotherSourceIsRefused(t *testing.T) {
 	if n := processes(k); n != 0 {
 		t.Errorf("%d processes for a pod whose env the lab cannot resolve", n)
 	}
+}
+
+func TestTheTargetsFileListsTheScrapedPodsProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "targets.json")
+	scraped := func(p *corev1.Pod, path string) *corev1.Pod {
+		p.Annotations = map[string]string{"prometheus.io/scrape": "true"}
+		if path != "" {
+			p.Annotations["prometheus.io/path"] = path
+		}
+		return p
+	}
+	b := scraped(pod("b", "serve"), "/stats")
+	b.Spec.NodeName = "node-2"
+	k, client := startWith(t, path, scraped(pod("a", "serve"), ""), b, pod("unannotated", "serve"))
+	read := func() string {
+		got, err := os.ReadFile(path)
+		if err != nil {
+			return err.Error()
+		}
+		var groups []prometheus.TargetGroup
+		if err := json.Unmarshal(got, &groups); err != nil {
+			t.Fatalf("targets file %q: %v", got, err)
+		}
+		return fmt.Sprint(groups)
+	}
+	eventually(t, "three processes", func() bool { return processes(k) == 3 })
+	ports := map[string]int{}
+	k.mu.Lock()
+	for _, p := range k.procs {
+		ports[p.pod] = p.port
+	}
+	k.mu.Unlock()
+	want := fmt.Sprintf("[{[127.0.0.1:%d] map[namespace:edw node:node-1 pod:a]} {[127.0.0.1:%d] map[__metrics_path__:/stats namespace:edw node:node-2 pod:b]}]", ports["a"], ports["b"])
+	eventually(t, "the two annotated pods listed", func() bool { return read() == want })
+
+	if err := client.CoreV1().Pods("edw").Delete(t.Context(), "a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want = fmt.Sprintf("[{[127.0.0.1:%d] map[__metrics_path__:/stats namespace:edw node:node-2 pod:b]}]", ports["b"])
+	eventually(t, "the deleted pod's process unlisted once it exits", func() bool { return read() == want })
 }
