@@ -140,3 +140,12 @@ func (b *awsBackend) Env() []string {
 }
 
 func (b *awsBackend) QueueURL() string { return b.queueURL }
+
+func (b *awsBackend) Send(ctx context.Context, bodies []string) error {
+	for _, body := range bodies {
+		if _, err := b.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &b.queueURL, MessageBody: aws.String(body)}); err != nil {
+			return fmt.Errorf("send to %s: %w", b.queueURL, err)
+		}
+	}
+	return nil
+}

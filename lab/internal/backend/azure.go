@@ -89,3 +89,12 @@ func (b *azureBackend) Env() []string {
 }
 
 func (b *azureBackend) QueueURL() string { return "" }
+
+func (b *azureBackend) Send(ctx context.Context, bodies []string) error {
+	for _, body := range bodies {
+		if _, err := b.work.EnqueueMessage(ctx, body, nil); err != nil {
+			return fmt.Errorf("send to %s: %w", b.work.URL(), err)
+		}
+	}
+	return nil
+}

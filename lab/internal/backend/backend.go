@@ -1,7 +1,7 @@
 // Package backend is the lab's side of the emulators that stand in for the
 // cloud's queue and table: it creates what the stack would have created,
-// under the names the rendered Deployment uses, and reads back queue depth
-// and the rows written.
+// under the names the rendered Deployment uses, reads back queue depth and
+// the rows written, and sends what the producer would not.
 package backend
 
 import (
@@ -31,6 +31,9 @@ type Backend interface {
 	Env() []string
 	// QueueURL is the queue's address on the emulator (SQS only).
 	QueueURL() string
+	// Send puts bodies on the work queue as they are, bypassing the
+	// producer: the lab's poison messages, which no producer would send.
+	Send(ctx context.Context, bodies []string) error
 }
 
 // New returns the backend for cloud, named after the consumer's environment
