@@ -63,7 +63,8 @@ func run() int {
 	fs.IntVar(&opts.Goal.Nodes, "goal-nodes", 0, "initialized Karpenter nodes the run must reach, with -check (0: no goal)")
 	fs.IntVar(&opts.Hold, "hold", 0, "after the burst, keep the queue at this many messages for -hold-for, topping it up every second (0: no hold)")
 	fs.DurationVar(&opts.HoldFor, "hold-for", 3*time.Minute, "how long -hold keeps the queue up")
-	fs.BoolVar(&check, "check", false, "exit 1 unless the loop scaled out and back in and lost or duplicated nothing")
+	fs.StringVar(&opts.Dashboard, "dashboard", "components/monitoring/dashboard.json", "the stack's Grafana dashboard: the run evaluates its queries in the lab's Prometheus")
+	fs.BoolVar(&check, "check", false, "exit 1 unless the loop scaled out and back in, lost, duplicated or set aside nothing, fired no alert and every dashboard query returned data")
 	fs.StringVar(&deployCmd, "deploy", "", "command (space-separated) that deploys the stack through the engine: run with up before the burst and with destroy, under load, at the end")
 	fs.StringVar(&execCmd, "exec", "", "command (space-separated) to run in the lab instead of applying the stack and sending the burst; the lab exits with its code")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -148,7 +149,7 @@ func validate(o *lab.Options, karpenterCRDs, execCmd, deployCmd string) error {
 	o.Exec, o.Deploy = strings.Fields(execCmd), strings.Fields(deployCmd)
 	// Kubeconfigs and the processes' flags name files: make every path
 	// absolute.
-	for _, p := range []*string{&o.RenderDir, &o.Out, &o.Bin, &o.Emulators} {
+	for _, p := range []*string{&o.RenderDir, &o.Out, &o.Bin, &o.Emulators, &o.Dashboard} {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -32,13 +33,19 @@ import (
 	"github.com/edw-project/edw/lab/internal/meter"
 	"github.com/edw-project/edw/lab/internal/netns"
 	"github.com/edw-project/edw/lab/internal/proc"
+	"github.com/edw-project/edw/lab/internal/prometheus"
 	"github.com/edw-project/edw/lab/internal/scenario"
 	"github.com/edw-project/edw/lab/internal/swap"
 )
 
-// idPrefix numbers the run's messages, so every one can be found in the
-// table.
-const idPrefix = "lab"
+const (
+	// idPrefix numbers the run's messages, so every one can be found in
+	// the table.
+	idPrefix = "lab"
+	// rulesFile is where the render writes the alert rules the stack
+	// deploys (internal/render's RulesFile).
+	rulesFile = "monitoring/rules.yaml"
+)
 
 // Options configure a run.
 type Options struct {
@@ -76,6 +83,9 @@ type Options struct {
 	// stack's objects and sending the burst: a command that deploys the
 	// stack itself, such as the engine layer's tests.
 	Exec []string
+	// Dashboard is the stack's Grafana dashboard, whose queries a run
+	// evaluates in the lab's Prometheus.
+	Dashboard string
 	// Deploy, when set, deploys the stack instead of applying its render:
 	// the lab runs it with "up" before the burst and "destroy" at the end
 	// (see Teardown), with KUBECONFIG and EDW_LAB_OBJECTS (the objects the
@@ -105,6 +115,10 @@ type Lab struct {
 	kubelet   *kubelet.Kubelet
 	// meter measures the lab's own CPU and memory.
 	meter *meter.Meter
+	// prom scrapes the consumer processes and evaluates the stack's alert
+	// rules; queries are the dashboard's.
+	prom    *prometheus.Server
+	queries []prometheus.Query
 }
 
 // Start brings the lab up to the moment the stack's objects are applied.
@@ -131,6 +145,9 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 		return l, fmt.Errorf("render of stack %s (run make render): %w", opts.Stack, err)
 	}
 	if err := l.findDeployments(rendered); err != nil {
+		return l, err
+	}
+	if l.queries, err = prometheus.Dashboard(opts.Dashboard); err != nil {
 		return l, err
 	}
 
@@ -213,10 +230,14 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 			return l, err
 		}
 	}
+	log.Info("starting Prometheus")
+	if l.prom, err = l.startPrometheus(ctx); err != nil {
+		return l, err
+	}
 	l.kubelet = kubelet.New(kubelet.Options{
 		Namespace: l.consumer.Namespace, Selector: selector(l.consumer),
 		Binary: l.bin("consumer"), LogDir: filepath.Join(opts.Out, "pods"), CgroupName: netns.Name(),
-		Startup: opts.PodStartup,
+		Startup: opts.PodStartup, TargetsFile: l.prom.TargetsFile,
 		Env: func(container []string, addr string) []string {
 			return swap.ProcessEnv(container, l.cloudEnv, addr)
 		},
@@ -237,6 +258,19 @@ func (l *Lab) Close() {
 }
 
 func (l *Lab) bin(name string) string { return filepath.Join(l.opts.Bin, name) }
+
+// startPrometheus runs Prometheus with the alert rules of the render: the
+// stack's own, or none when it deploys none.
+func (l *Lab) startPrometheus(ctx context.Context) (*prometheus.Server, error) {
+	rules := filepath.Join(l.opts.RenderDir, rulesFile)
+	if _, err := os.Stat(rules); errors.Is(err, fs.ErrNotExist) {
+		l.log.Warn("the render has no alert rules (the stack deploys none): Prometheus evaluates none", "file", rules)
+		rules = ""
+	} else if err != nil {
+		return nil, fmt.Errorf("alert rules: %w", err)
+	}
+	return prometheus.Start(ctx, l.procs, l.bin("prometheus"), filepath.Join(l.opts.Out, "prometheus"), rules)
+}
 
 // findDeployments finds the consumer (the ScaledObject's target) and the
 // producer among the rendered objects.

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/edw-project/edw/lab/internal/addons"
+	"github.com/edw-project/edw/lab/internal/prometheus"
 	"github.com/edw-project/edw/lab/internal/scenario"
 	"github.com/edw-project/edw/lab/internal/swap"
 )
@@ -69,6 +70,9 @@ func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 	summary.Stack, summary.Rate = l.opts.Stack, l.opts.Rate
 	for _, n := range sent {
 		summary.Messages += n
+	}
+	if err := l.observe(ctx, &summary, rec.start); err != nil {
+		return summary, err
 	}
 	if err := l.count(ctx, &summary, sent); err != nil {
 		return summary, err
@@ -159,6 +163,29 @@ func (l *Lab) hold(ctx context.Context, sent map[string]int) error {
 		case <-time.After(time.Second):
 		}
 	}
+	return nil
+}
+
+// observe asks Prometheus what the dashboard's queries returned from start
+// until now, and which alerts fired.
+func (l *Lab) observe(ctx context.Context, s *scenario.Summary, start time.Time) error {
+	end := time.Now()
+	for _, q := range l.queries {
+		r, err := l.prom.QueryRange(ctx, q.Expr, start, end, prometheus.Interval)
+		if err != nil {
+			return fmt.Errorf("dashboard panel %q: %w", q.Panel, err)
+		}
+		d := scenario.DashboardQuery{Panel: q.Panel, RefID: q.RefID, Expr: q.Expr, Series: r.Series, Samples: r.Samples}
+		if r.Samples > 0 {
+			d.Max = r.Max
+		}
+		s.Dashboard = append(s.Dashboard, d)
+	}
+	fired, err := l.prom.Fired(ctx, start, end, prometheus.Interval)
+	if err != nil {
+		return fmt.Errorf("alerts fired: %w", err)
+	}
+	s.AlertsFired = fired
 	return nil
 }
 

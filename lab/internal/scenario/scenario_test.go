@@ -187,3 +187,25 @@ func TestGoalAndLabUse(t *testing.T) {
 		t.Errorf("a run short of its goal: failures %q, want the pods and the nodes", f)
 	}
 }
+
+// Every dashboard query must return data over a run; the summary says how
+// many did and prints each one's largest value.
+func TestDashboardQueriesWithoutDataFail(t *testing.T) {
+	s := Summarize(burst, 10, Baseline{}, Goal{})
+	s.Dashboard = []DashboardQuery{
+		{Panel: "Messages per second", RefID: "A", Expr: "sum(rate(x[2m]))", Series: 1, Samples: 40, Max: 812.5},
+		{Panel: "Set aside", RefID: "A", Expr: "sum(increase(y[10m]))", Series: 2, Samples: 80},
+		{Panel: "Backlog", RefID: "A", Expr: "max(z)"},
+	}
+	f := s.Failures()
+	if len(f) != 1 || f[0] != `dashboard panel "Backlog" query A returned no data: max(z)` {
+		t.Errorf("failures %q, want the backlog query alone", f)
+	}
+	var out bytes.Buffer
+	s.Write(&out)
+	for _, want := range []string{"dashboard queries with data    2 of 3", "Messages per second A", "1 series, max 812.5", "Set aside A", "2 series, max 0", "Backlog A", "no data", "alerts fired                   none"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}

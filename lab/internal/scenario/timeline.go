@@ -88,6 +88,22 @@ type Summary struct {
 	Reached Reached
 	// Lab is what the run cost this machine.
 	Lab LabUse
+	// Dashboard is what each query of the stack's dashboard returned over
+	// the run, from the lab's Prometheus.
+	Dashboard []DashboardQuery
+	// AlertsFired are the stack's alerts that fired during the run.
+	AlertsFired []string
+}
+
+// DashboardQuery is one query of the dashboard evaluated over a run: the
+// series it returned, their samples with a value, and the largest value (0
+// without one). The set-aside and failure panels count with increase() and
+// rate(), which give 0 where nothing happened: a healthy run has data in
+// every query.
+type DashboardQuery struct {
+	Panel, RefID, Expr string
+	Series, Samples    int
+	Max                float64
 }
 
 // Goal is the running consumer pods and initialized Karpenter nodes a run
@@ -212,6 +228,12 @@ func (s Summary) Failures() []string {
 	check(s.Lost == 0, "%d messages lost", s.Lost)
 	check(s.Duplicated == 0, "%d duplicated rows", s.Duplicated)
 	check(s.SetAside == 0, "%d messages set aside as poison", s.SetAside)
+	for _, a := range s.AlertsFired {
+		check(false, "alert %s fired: a healthy run fires none", a)
+	}
+	for _, q := range s.Dashboard {
+		check(q.Samples > 0, "dashboard panel %q query %s returned no data: %s", q.Panel, q.RefID, q.Expr)
+	}
 	check(s.Queued == 0, "%d messages still queued", s.Queued)
 	check(s.Crashed == 0, "%d consumer processes crashed", s.Crashed)
 	check(s.Goal.Pods == 0 || s.Reached.Pods >= 0, "never %d consumer pods running (peak %d)", s.Goal.Pods, s.PeakRunning)
@@ -258,8 +280,27 @@ func (s Summary) Write(w io.Writer) {
 	if s.Goal.Nodes > 0 {
 		lines = append(lines, [2]string{fmt.Sprintf("%d Karpenter nodes", s.Goal.Nodes), at(s.Reached.Nodes)})
 	}
+	withData := 0
+	for _, q := range s.Dashboard {
+		if q.Samples > 0 {
+			withData++
+		}
+	}
+	fired := "none"
+	if len(s.AlertsFired) > 0 {
+		fired = strings.Join(s.AlertsFired, ", ")
+	}
+	lines = append(lines, [2]string{"alerts fired", fired},
+		[2]string{"dashboard queries with data", fmt.Sprintf("%d of %d", withData, len(s.Dashboard))})
 	for _, l := range lines {
 		fmt.Fprintf(w, "  %-30s %s\n", l[0], l[1])
+	}
+	for _, q := range s.Dashboard {
+		value := "no data"
+		if q.Samples > 0 {
+			value = fmt.Sprintf("%d series, max %.4g", q.Series, q.Max)
+		}
+		fmt.Fprintf(w, "    %-44s %s\n", q.Panel+" "+q.RefID, value)
 	}
 }
 
