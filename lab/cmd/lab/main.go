@@ -64,7 +64,8 @@ func run() int {
 	fs.IntVar(&opts.Hold, "hold", 0, "after the burst, keep the queue at this many messages for -hold-for, topping it up every second (0: no hold)")
 	fs.DurationVar(&opts.HoldFor, "hold-for", 3*time.Minute, "how long -hold keeps the queue up")
 	fs.StringVar(&opts.Dashboard, "dashboard", "components/monitoring/dashboard.json", "the stack's Grafana dashboard: the run evaluates its queries in the lab's Prometheus")
-	fs.BoolVar(&check, "check", false, "exit 1 unless the loop scaled out and back in, lost, duplicated or set aside nothing, fired no alert and every dashboard query returned data")
+	fs.IntVar(&opts.Poison, "poison", 0, "after the burst, send this many unprocessable messages (not JSON) and wait for the stack's set-aside alert to fire (0: none)")
+	fs.BoolVar(&check, "check", false, "exit 1 unless the loop scaled out and back in, lost or duplicated nothing, set aside just the poison, fired only its alert and every dashboard query returned data")
 	fs.StringVar(&deployCmd, "deploy", "", "command (space-separated) that deploys the stack through the engine: run with up before the burst and with destroy, under load, at the end")
 	fs.StringVar(&execCmd, "exec", "", "command (space-separated) to run in the lab instead of applying the stack and sending the burst; the lab exits with its code")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -139,8 +140,8 @@ func validate(o *lab.Options, karpenterCRDs, execCmd, deployCmd string) error {
 	if o.NodeStartup < 0 {
 		o.NodeStartup = defaultNodeStartup[o.Stack]
 	}
-	if o.Latency < 0 || o.PodStartup < 0 || o.Goal.Pods < 0 || o.Goal.Nodes < 0 || o.Hold < 0 || o.HoldFor < 0 {
-		return fmt.Errorf("-latency, -pod-startup, -goal-pods, -goal-nodes, -hold and -hold-for must be 0 or more")
+	if o.Latency < 0 || o.PodStartup < 0 || o.Goal.Pods < 0 || o.Goal.Nodes < 0 || o.Hold < 0 || o.HoldFor < 0 || o.Poison < 0 {
+		return fmt.Errorf("-latency, -pod-startup, -goal-pods, -goal-nodes, -hold, -hold-for and -poison must be 0 or more")
 	}
 	if o.KedaCRDs == "" || karpenterCRDs == "" {
 		return fmt.Errorf("-keda-crds and -karpenter-crds are required (make lab passes them)")

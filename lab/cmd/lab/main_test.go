@@ -29,6 +29,7 @@ func TestValidateNamesTheFlagAndFillsDefaults(t *testing.T) {
 		{func(o *lab.Options) { o.Rate = -1 }, "-rate -1"},
 		{func(o *lab.Options) { o.Settle = time.Second }, "-settle 1s"},
 		{func(o *lab.Options) { o.KedaCRDs = "" }, "-keda-crds"},
+		{func(o *lab.Options) { o.Poison = -1 }, "-poison"},
 	} {
 		o := good()
 		c.change(&o)

@@ -124,7 +124,7 @@ func (l *Lab) Teardown(ctx context.Context) (scenario.Teardown, error) {
 			burst[id] = n
 		}
 	}
-	t.Lost, _ = scenario.Count(burst, map[string]int{teardownPrefix: t.Messages}, queued+setAside)
+	t.Lost, _ = scenario.Count(burst, map[string]int{teardownPrefix: t.Messages}, l.unsent(queued, setAside))
 	t.Queued = queued
 	return t, nil
 }

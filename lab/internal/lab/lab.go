@@ -86,6 +86,9 @@ type Options struct {
 	// Dashboard is the stack's Grafana dashboard, whose queries a run
 	// evaluates in the lab's Prometheus.
 	Dashboard string
+	// Poison, when above 0, is how many unprocessable messages a run sends
+	// after its burst, to see them set aside and alerted on.
+	Poison int
 	// Deploy, when set, deploys the stack instead of applying its render:
 	// the lab runs it with "up" before the burst and "destroy" at the end
 	// (see Teardown), with KUBECONFIG and EDW_LAB_OBJECTS (the objects the

@@ -55,6 +55,14 @@ func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 		l.log.Info("holding the queue", "messages", l.opts.Hold, "for", l.opts.HoldFor)
 		err = l.hold(ctx, sent)
 	}
+	// The alert is awaited while the run settles: it fires on the first
+	// message set aside, long before the queue drains.
+	fired := make(chan float64, 1)
+	if err == nil && l.opts.Poison > 0 {
+		l.log.Info("sending poison messages", "messages", l.opts.Poison)
+		err = l.backend.Send(ctx, poisonBodies(l.opts.Poison))
+		go func(sent time.Time) { fired <- l.awaitSetAside(ctx, sent) }(time.Now())
+	}
 	if err != nil {
 		stopSampling()
 		return scenario.Summary{}, err
@@ -70,6 +78,9 @@ func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 	summary.Stack, summary.Rate = l.opts.Stack, l.opts.Rate
 	for _, n := range sent {
 		summary.Messages += n
+	}
+	if l.opts.Poison > 0 {
+		summary.Poison = scenario.Poison{Sent: l.opts.Poison, FiredSeconds: <-fired}
 	}
 	if err := l.observe(ctx, &summary, rec.start); err != nil {
 		return summary, err
@@ -166,6 +177,30 @@ func (l *Lab) hold(ctx context.Context, sent map[string]int) error {
 	return nil
 }
 
+// poisonBodies are n messages no consumer can decode, each its own text.
+func poisonBodies(n int) []string {
+	bodies := make([]string, n)
+	for i := range bodies {
+		bodies[i] = fmt.Sprintf("poison-%d: not a JSON message", i)
+	}
+	return bodies
+}
+
+// awaitSetAside waits up to Options.Settle for the stack's set-aside alert
+// to fire, and returns the seconds from sent to its first evaluation as
+// firing; -1 when it did not fire.
+func (l *Lab) awaitSetAside(ctx context.Context, sent time.Time) float64 {
+	ctx, cancel := context.WithTimeout(ctx, l.opts.Settle)
+	defer cancel()
+	a, err := l.prom.WaitFiring(ctx, scenario.SetAsideAlert)
+	if err != nil {
+		l.log.Warn("waiting for the set-aside alert", "err", err)
+		return -1
+	}
+	l.log.Info("set-aside alert firing", "alert", scenario.SetAsideAlert, "value", a.Value, "activeAt", a.ActiveAt)
+	return a.ActiveAt.Sub(sent).Seconds()
+}
+
 // observe asks Prometheus what the dashboard's queries returned from start
 // until now, and which alerts fired.
 func (l *Lab) observe(ctx context.Context, s *scenario.Summary, start time.Time) error {
@@ -196,8 +231,14 @@ func (l *Lab) count(ctx context.Context, s *scenario.Summary, sent map[string]in
 		return err
 	}
 	s.Queued, s.SetAside = queued, setAside
-	s.Lost, s.Duplicated = scenario.Count(rows, sent, queued+setAside)
+	s.Lost, s.Duplicated = scenario.Count(rows, sent, l.unsent(queued, setAside))
 	return nil
+}
+
+// unsent is how many of the queued and set-aside messages may be ones the
+// lab numbered: all but the poison, which carries no id.
+func (l *Lab) unsent(queued, setAside int) int {
+	return max(0, queued+setAside-l.opts.Poison)
 }
 
 // outcome reads where the messages are: the table's rows per id, the

@@ -188,6 +188,38 @@ func TestGoalAndLabUse(t *testing.T) {
 	}
 }
 
+// A poison run must set aside exactly what it sent and fire the set-aside
+// alert; a healthy run sets nothing aside and fires nothing.
+func TestPoisonAndAlertChecks(t *testing.T) {
+	healthy := Summarize(burst, 10, Baseline{}, Goal{})
+	failures := func(s Summary) string { return strings.Join(s.Failures(), "\n") }
+
+	poisoned := healthy
+	poisoned.SetAside, poisoned.AlertsFired = 5, []string{SetAsideAlert}
+	poisoned.Poison = Poison{Sent: 5, FiredSeconds: 12}
+	if f := failures(poisoned); f != "" {
+		t.Errorf("a poison run that set aside its 5 and fired fails: %s", f)
+	}
+	for _, c := range []struct {
+		change func(*Summary)
+		want   string
+	}{
+		{func(s *Summary) { s.SetAside = 4 }, "4 messages set aside, want the 5 poison messages sent"},
+		{func(s *Summary) { s.Poison.FiredSeconds = -1 }, "EdwMessagesSetAside never fired for 5 poison messages"},
+		{func(s *Summary) { s.AlertsFired = append(s.AlertsFired, "EdwWriteFailures") }, "alert EdwWriteFailures fired"},
+	} {
+		s := poisoned
+		c.change(&s)
+		if f := failures(s); !strings.Contains(f, c.want) {
+			t.Errorf("failures %q lack %q", f, c.want)
+		}
+	}
+	healthy.SetAside, healthy.AlertsFired = 1, []string{SetAsideAlert}
+	if f := failures(healthy); !strings.Contains(f, "1 messages set aside as poison") || !strings.Contains(f, "alert EdwMessagesSetAside fired: a healthy run fires none") {
+		t.Errorf("failures %q, want the set-aside message and its alert", f)
+	}
+}
+
 // Every dashboard query must return data over a run; the summary says how
 // many did and prints each one's largest value.
 func TestDashboardQueriesWithoutDataFail(t *testing.T) {
