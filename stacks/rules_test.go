@@ -10,16 +10,13 @@ import (
 	"testing"
 )
 
-// promtoolTest runs promtool's rule unit tests (components/monitoring/
-// testdata) against rules, and returns its output and whether they passed.
-func promtoolTest(t *testing.T, rules string) (string, bool) {
+// promtoolTest checks rules with promtool, runs the unit tests (a promtool
+// test file naming rules.yaml) against them, and returns promtool's output
+// and whether they passed.
+func promtoolTest(t *testing.T, rules, tests string) (string, bool) {
 	t.Helper()
 	dir := t.TempDir()
-	tests, err := os.ReadFile(filepath.Join("components", "monitoring", "testdata", "rules_test.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range map[string]string{"rules.yaml": rules, "rules_test.yaml": string(tests)} {
+	for name, body := range map[string]string{"rules.yaml": rules, "rules_test.yaml": tests} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -42,14 +39,19 @@ func promtoolTest(t *testing.T, rules string) (string, bool) {
 // fail: with a write-failure threshold of 100 they do.
 func TestAlertRulesWithPromtool(t *testing.T) {
 	rules := one(t, aws(t), "aws:amp/ruleGroupNamespace:RuleGroupNamespace", "monitoring").Inputs["data"].(string)
-	if out, ok := promtoolTest(t, rules); !ok {
+	b, err := os.ReadFile(filepath.Join("components", "monitoring", "testdata", "rules_test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := string(b)
+	if out, ok := promtoolTest(t, rules, tests); !ok {
 		t.Errorf("promtool test rules:\n%s", out)
 	}
 	broken := strings.Replace(rules, "edw_consumer_write_failures_total[10m])) > 10", "edw_consumer_write_failures_total[10m])) > 100", 1)
 	if broken == rules {
 		t.Fatal("the write-failure rule is not where the break expects it")
 	}
-	if out, ok := promtoolTest(t, broken); ok {
+	if out, ok := promtoolTest(t, broken, tests); ok {
 		t.Errorf("promtool accepts rules with the wrong threshold:\n%s", out)
 	}
 }
@@ -104,17 +106,7 @@ tests:
       - {expr: %q, eval_time: 5m, exp_samples: [{labels: '{namespace="edw"}', value: 3}]}
       - {expr: %q, eval_time: 5m, exp_samples: [{labels: '{namespace="edw"}', value: 2}]}
 `, pods, nodes)
-	dir := t.TempDir()
-	for name, body := range map[string]string{"rules.yaml": rules.String(), "counts_test.yaml": counts} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	promtool := tool(t, "promtool")
-	if out, err := exec.Command(promtool, "check", "rules", filepath.Join(dir, "rules.yaml")).CombinedOutput(); err != nil {
-		t.Errorf("the dashboard's queries: %v\n%s", err, out)
-	}
-	if out, err := exec.Command(promtool, "test", "rules", filepath.Join(dir, "counts_test.yaml")).CombinedOutput(); err != nil {
-		t.Errorf("the pods and nodes counts: %v\n%s", err, out)
+	if out, ok := promtoolTest(t, rules.String(), counts); !ok {
+		t.Errorf("the pods and nodes counts:\n%s", out)
 	}
 }
