@@ -214,10 +214,8 @@ func checkMonitor(typ string, in resource.PropertyMap) error {
 			return fmt.Errorf("BadRequest: groupShortName %q: 1 to 12 characters", str(in, "groupShortName"))
 		}
 	case "alertsmanagement:PrometheusRuleGroup":
-		for _, key := range []string{"interval"} {
-			if v := str(in, key); v != "" && !isoDuration.MatchString(v) {
-				return fmt.Errorf("BadRequest: %s %q is not an ISO 8601 duration", key, v)
-			}
+		if v := str(in, "interval"); v != "" && !isoDuration.MatchString(v) {
+			return fmt.Errorf("BadRequest: interval %q is not an ISO 8601 duration", v)
 		}
 		rules := plain(in["rules"])
 		if !rules.IsArray() {
