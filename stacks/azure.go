@@ -46,8 +46,8 @@ func (c *Config) prometheusTriggers() []keda.Trigger {
 }
 
 // Azure composes the Azure stack: AKS with node auto-provisioning and the
-// KEDA add-on, Storage Queue and Table, ACR, workload identities and the
-// workload.
+// KEDA add-on, Storage Queue, a Storage or Cosmos DB table, ACR, workload
+// identities and the workload.
 func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	client, err := authorization.GetClientConfig(ctx)
 	if err != nil {
@@ -79,9 +79,16 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	table, err := store.NewTable(ctx, azureTable, &store.TableArgs{ResourceGroupName: rg.Name, AccountName: account.AccountName, TableName: azureTable})
-	if err != nil {
-		return nil, err
+	consumerGrants := []identity.Grant{
+		{Name: "queue", Role: identity.StorageQueueDataContributor, Scope: account.QueueId},
+		{Name: "poison-queue", Role: identity.StorageQueueDataSender, Scope: account.PoisonQueueId},
+	}
+	var table *store.Table
+	if cfg.Table.Service == tableStorage {
+		if table, err = store.NewTable(ctx, azureTable, &store.TableArgs{ResourceGroupName: rg.Name, AccountName: account.AccountName, TableName: azureTable}); err != nil {
+			return nil, err
+		}
+		consumerGrants = append(consumerGrants, identity.Grant{Name: "table", Role: identity.StorageTableDataContributor, Scope: table.TableId})
 	}
 	registry, err := images.NewAcr(ctx, "images", &images.AcrArgs{
 		Sources: cfg.imageSources(), ResourceGroupName: rg.Name,
@@ -104,11 +111,11 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 			Namespace: namespace, ServiceAccount: sa, CreateServiceAccount: create, Grants: grants, Tags: tags,
 		}, k8s)
 	}
-	consumerID, err := principal(namespace, workload.Consumer, true,
-		identity.Grant{Name: "queue", Role: identity.StorageQueueDataContributor, Scope: account.QueueId},
-		identity.Grant{Name: "poison-queue", Role: identity.StorageQueueDataSender, Scope: account.PoisonQueueId},
-		identity.Grant{Name: "table", Role: identity.StorageTableDataContributor, Scope: table.TableId},
-	)
+	consumerID, err := principal(namespace, workload.Consumer, true, consumerGrants...)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := cfg.rows(ctx, rg, account, table, consumerID)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +149,7 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	// The workload, scaled by the KEDA add-on. It depends on the NodePool so
 	// that at destroy its pods go before the pool, and the pool before the
 	// cluster.
-	dependsOn := append([]pulumi.Resource{pool.NodePool}, consumerID.Ready...)
+	dependsOn := append([]pulumi.Resource{pool.NodePool}, rows.ready...)
 	wl, err := cfg.newWorkload(ctx, namespace, cloudApps{
 		images: registry.ImageRefs, consumerSA: consumerID.ServiceAccountName, producerSA: producerID.ServiceAccountName,
 		env: pulumi.StringMap{
@@ -150,9 +157,12 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 			"AZURE_STORAGE_ACCOUNT_NAME": account.AccountName,
 			"AZURE_QUEUE_NAME":           account.QueueName,
 		},
-		consumerEnv: pulumi.StringMap{"AZURE_TABLE_NAME": table.TableName, "AZURE_POISON_QUEUE_NAME": account.PoisonQueueName},
-		podLabels:   map[string]string{workloadIdentityLabel: "true"},
-		dependsOn:   append(dependsOn, producerID.Ready...),
+		consumerEnv: pulumi.StringMap{
+			"AZURE_TABLE_NAME": rows.tableName, "AZURE_TABLE_ENDPOINT": rows.endpoint,
+			"AZURE_POISON_QUEUE_NAME": account.PoisonQueueName,
+		},
+		podLabels: map[string]string{workloadIdentityLabel: "true"},
+		dependsOn: append(dependsOn, producerID.Ready...),
 	}, k8s)
 	if err != nil {
 		return nil, err
@@ -197,7 +207,8 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		"alertActionGroupId":              monitor.ActionGroupId,
 		"prometheusWorkspaceId":           monitor.WorkspaceId,
 		"prometheusQueryEndpoint":         monitor.PrometheusQueryEndpoint,
-		"tableName":                       table.TableName,
+		"tableName":                       rows.tableName,
+		"tableEndpoint":                   rows.endpoint,
 		"registryName":                    registry.RegistryName,
 		"registryLoginServer":             registry.LoginServer,
 		"imageRefs":                       registry.ImageRefs,
@@ -217,4 +228,29 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		"consumerDeployment":              wl.ConsumerDeployment,
 		"producerDeployment":              wl.ProducerDeployment,
 	}, nil
+}
+
+// rows is where the consumer writes: a table in the stack's storage
+// account, or one in a Cosmos DB account that grants the consumer through
+// its own role-based access.
+type rows struct {
+	tableName, endpoint pulumi.StringOutput
+	// ready is what the consumer needs before its first write.
+	ready []pulumi.Resource
+}
+
+// rows makes the Cosmos DB table for consumer, or describes the storage
+// table, whose role is among the consumer's grants.
+func (c *Config) rows(ctx *pulumi.Context, rg *resources.ResourceGroup, account *queue.Storage, table *store.Table, consumer *identity.Federated) (*rows, error) {
+	if table != nil {
+		return &rows{tableName: table.TableName, endpoint: account.TableEndpoint, ready: consumer.Ready}, nil
+	}
+	cosmos, err := store.NewCosmosTable(ctx, azureTable, &store.CosmosTableArgs{
+		ResourceGroupName: rg.Name, Location: rg.Location, TableName: azureTable,
+		MaxThroughput: c.Table.CosmosMaxThroughput, WriterPrincipalId: consumer.PrincipalId, Tags: stackTags(ctx),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rows{tableName: cosmos.TableName, endpoint: cosmos.Endpoint, ready: append(slices.Clone(consumer.Ready), cosmos.Ready...)}, nil
 }

@@ -15,11 +15,18 @@ import (
 
 	"github.com/edw-project/edw/components/cluster"
 	"github.com/edw-project/edw/components/monitoring"
+	"github.com/edw-project/edw/components/store"
 	"github.com/edw-project/edw/components/workload"
 )
 
 // Namespace is the config namespace of every key below: edw:<key>.
 const Namespace = "edw"
+
+// The services the Azure stack's table may live in (edw:tableService).
+const (
+	tableStorage = "storage"
+	tableCosmos  = "cosmos"
+)
 
 // alertWindow is the span the alerts count set-aside messages and failed
 // writes over.
@@ -107,6 +114,11 @@ type Config struct {
 		RatePerSecond    float64 `key:"producerRatePerSecond" default:"0" help:"Messages per second per producer pod; 0 runs no producer."`
 		Replicas         int     `key:"producerReplicas" default:"1" help:"Producer pods while ratePerSecond is above 0."`
 		EphemeralStorage string  `key:"producerEphemeralStorage" default:"128Mi" help:"Ephemeral storage request (and limit) of a producer pod: its logs; the root filesystem is read-only."`
+	}
+
+	Table struct {
+		Service             string `key:"tableService" default:"storage" help:"Azure: where the consumer writes its rows: storage (a table in the stack's storage account) or cosmos (Azure Cosmos DB for Table, keys disabled, serverless unless edw:tableCosmosMaxThroughput is set). Switching a live stack deletes the old table and its rows."`
+		CosmosMaxThroughput int    `key:"tableCosmosMaxThroughput" default:"0" help:"Azure, tableService cosmos: the table's autoscale ceiling in RU/s (1000 to 1000000, in steps of 1000), billed hourly at the highest reached (at least a tenth of it); 0 makes the account serverless, billed per request."`
 	}
 
 	Alerts struct {
@@ -254,6 +266,7 @@ var (
 	karpModes             = []string{"controller", "auto"}
 	clouds                = []string{"aws", "azure"}
 	imageFamilies         = []string{"AzureLinux", "Ubuntu2204"}
+	tableServices         = []string{tableStorage, tableCosmos}
 	maxRetention          = 1209600
 	kubeloginModes        = []string{"azurecli", "workloadidentity", "spn", "msi"}
 	upgradeChannels       = []string{"patch", "stable", "rapid", "node-image", "none"}
@@ -298,6 +311,7 @@ func (c *Config) validate() error {
 	c.validateEndpoint(bad)
 	c.validateAKS(bad)
 	c.validateAlerts(bad)
+	c.validateTable(bad)
 	if !slices.Contains(logRetentions, c.Cluster.LogRetentionDays) {
 		bad("clusterLogRetentionDays", "is %d: want a CloudWatch retention, one of %v", c.Cluster.LogRetentionDays, logRetentions)
 	}
@@ -411,8 +425,7 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// validatePrometheus checks the optional trigger: all of it or none, on
-// Azure only.
+// validateAlerts checks the alerts' target and thresholds.
 func (c *Config) validateAlerts(bad func(key, format string, args ...any)) {
 	a := c.Alerts
 	if a.Email != "" {
@@ -439,6 +452,26 @@ func (c *Config) thresholds() monitoring.Thresholds {
 	}
 }
 
+// validateTable checks the Azure table's service and throughput.
+func (c *Config) validateTable(bad func(key, format string, args ...any)) {
+	t := c.Table
+	if !slices.Contains(tableServices, t.Service) {
+		bad("tableService", "is %q: want %s", t.Service, strings.Join(tableServices, " or "))
+	}
+	if t.Service == tableCosmos && c.Cloud != "azure" {
+		bad("tableService", "is cosmos on %q: Cosmos DB is the Azure stack's option (AWS writes to DynamoDB); unset it", c.Cloud)
+	}
+	switch v := t.CosmosMaxThroughput; {
+	case v == 0:
+	case t.Service != tableCosmos:
+		bad("tableCosmosMaxThroughput", "is %d but edw:tableService is %q: set edw:tableService cosmos, or 0", v, t.Service)
+	case v < store.AutoscaleMin || v > store.AutoscaleMax || v%store.AutoscaleStep != 0:
+		bad("tableCosmosMaxThroughput", "is %d: want 0 (serverless) or %d to %d RU/s in steps of %d", v, store.AutoscaleMin, store.AutoscaleMax, store.AutoscaleStep)
+	}
+}
+
+// validatePrometheus checks the optional trigger: all of it or none, on
+// Azure only.
 func (c *Config) validatePrometheus(bad func(key, format string, args ...any)) {
 	p := c.Keda.Prometheus
 	if p.WorkspaceID == "" && p.QueryEndpoint == "" && p.Query == "" {

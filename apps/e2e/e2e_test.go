@@ -294,6 +294,7 @@ func TestBadSettings(t *testing.T) {
 		{"azure account", "consumer", with(azureOK, "AZURE_STORAGE_ACCOUNT_NAME=Bad_Name"), nil, "AZURE_STORAGE_ACCOUNT_NAME: want a storage account name"},
 		{"azure queue", "producer", with(azureOK, "AZURE_QUEUE_NAME=Payments"), nil, "AZURE_QUEUE_NAME: want a storage queue name"},
 		{"azure table", "consumer", with(azureOK, "AZURE_TABLE_NAME=pay-ments"), nil, "AZURE_TABLE_NAME: want a storage table name"},
+		{"azure table endpoint", "consumer", with(azureOK, "AZURE_TABLE_ENDPOINT=http://edwrows.table.cosmos.azure.com"), nil, "AZURE_TABLE_ENDPOINT: want the table service's https endpoint"},
 		{"azure connection string", "consumer", with(azureOK, "AZURE_STORAGE_CONNECTION_STRING=nonsense"), nil, "AZURE_STORAGE_CONNECTION_STRING: want a storage connection string"},
 		{"workers", "consumer", with(awsOK, "EDW_WORKERS=many"), nil, `EDW_WORKERS: want an integer from 1 to 256, got "many"`},
 		{"shutdown timeout", "consumer", with(awsOK, "EDW_SHUTDOWN_TIMEOUT=20"), nil, "EDW_SHUTDOWN_TIMEOUT: want a duration"},

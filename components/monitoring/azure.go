@@ -8,17 +8,12 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/edw-project/edw/components/internal/azurenative"
 )
 
 // AzureToken is the component's type token.
 const AzureToken = "edw:monitoring:Azure"
-
-// AzureNativeVersion is the azure-native provider that serves the resource
-// types this package registers by token (Azure Monitor workspaces and
-// Prometheus rule groups), whose SDK modules the module proxy does not
-// serve: the version of the project's other azure-native modules, which
-// a test holds to go.mod.
-const AzureNativeVersion = "2.92.3"
 
 const (
 	prometheusStream = "Microsoft-PrometheusMetrics"
@@ -103,9 +98,9 @@ func NewAzure(ctx *pulumi.Context, name string, args *AzureArgs, opts ...pulumi.
 		return nil, err
 	}
 	var ws monitorWorkspace
-	if err := ctx.RegisterResource("azure-native:monitor:AzureMonitorWorkspace", name, pulumi.Map{
+	if err := azurenative.Register(ctx, "azure-native:monitor:AzureMonitorWorkspace", name, pulumi.Map{
 		"resourceGroupName": args.ResourceGroupName, "tags": args.Tags,
-	}, &ws, parent, pulumi.Version(AzureNativeVersion)); err != nil {
+	}, &ws, parent); err != nil {
 		return nil, err
 	}
 
@@ -172,12 +167,12 @@ func NewAzure(ctx *pulumi.Context, name string, args *AzureArgs, opts ...pulumi.
 		rules = append(rules, rule)
 	}
 	var rg ruleGroup
-	if err := ctx.RegisterResource("azure-native:alertsmanagement:PrometheusRuleGroup", name, pulumi.Map{
+	if err := azurenative.Register(ctx, "azure-native:alertsmanagement:PrometheusRuleGroup", name, pulumi.Map{
 		"resourceGroupName": args.ResourceGroupName, "ruleGroupName": pulumi.String(GroupName),
 		"scopes": pulumi.Array{ws.ID()}, "clusterName": args.ClusterName, "enabled": pulumi.Bool(true),
 		"interval": pulumi.String(ruleInterval), "rules": rules, "tags": args.Tags,
 		"description": pulumi.String("The edw workload's alerts, on the consumer's metrics."),
-	}, &rg, parent, pulumi.Version(AzureNativeVersion)); err != nil {
+	}, &rg, parent); err != nil {
 		return nil, err
 	}
 

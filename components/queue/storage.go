@@ -36,6 +36,9 @@ type Storage struct {
 	QueueId         pulumi.StringOutput `pulumi:"queueId"`
 	PoisonQueueName pulumi.StringOutput `pulumi:"poisonQueueName"`
 	PoisonQueueId   pulumi.StringOutput `pulumi:"poisonQueueId"`
+	// TableEndpoint is the account's table service, where a table of the
+	// account is reached.
+	TableEndpoint pulumi.StringOutput `pulumi:"tableEndpoint"`
 }
 
 // NewStorage creates the account and the queues through the management
@@ -79,8 +82,9 @@ func NewStorage(ctx *pulumi.Context, name string, args *StorageArgs, opts ...pul
 	c.AccountName, c.AccountId = account.Name, account.ID().ToStringOutput()
 	c.QueueName, c.QueueId = work.Name, work.ID().ToStringOutput()
 	c.PoisonQueueName, c.PoisonQueueId = poison.Name, poison.ID().ToStringOutput()
+	c.TableEndpoint = account.PrimaryEndpoints.Table()
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"accountName": c.AccountName, "accountId": c.AccountId, "queueName": c.QueueName, "queueId": c.QueueId,
-		"poisonQueueName": c.PoisonQueueName, "poisonQueueId": c.PoisonQueueId,
+		"poisonQueueName": c.PoisonQueueName, "poisonQueueId": c.PoisonQueueId, "tableEndpoint": c.TableEndpoint,
 	})
 }

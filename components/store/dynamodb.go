@@ -1,5 +1,6 @@
 // Package store creates the table the consumer writes: on AWS a DynamoDB
-// table keyed by message id.
+// table keyed by message id; on Azure a Storage Table or a Cosmos DB for
+// Table account's table, which speak the same protocol.
 package store
 
 import (

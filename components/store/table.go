@@ -21,8 +21,7 @@ type TableArgs struct {
 }
 
 // Table is a Storage Table; rows are keyed by message id (the consumer
-// picks the partition). Cosmos DB's Table API speaks the same protocol and
-// can replace it behind the same consumer.
+// picks the partition).
 type Table struct {
 	pulumi.ResourceState
 

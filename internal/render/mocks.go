@@ -20,6 +20,10 @@ const (
 	ResourceGroup  = "edw-rg"
 )
 
+// nameSuffix stands for the random characters Azure auto-naming appends to
+// a globally unique name.
+const nameSuffix = "0a1b2c"
+
 // mocks records every registered resource and answers like the clouds
 // would, with predictable ids, ARNs and URLs.
 type mocks struct {
@@ -68,6 +72,8 @@ func (m *mocks) id(typ, name string, in resource.PropertyMap) string {
 		return m.armID("Microsoft.Storage/storageAccounts", in["accountName"].StringValue()) + "/queueServices/default/queues/" + in["queueName"].StringValue()
 	case "Table":
 		return m.armID("Microsoft.Storage/storageAccounts", in["accountName"].StringValue()) + "/tableServices/default/tables/" + in["tableName"].StringValue()
+	case "DatabaseAccount":
+		return m.armID("Microsoft.DocumentDB/databaseAccounts", name+nameSuffix)
 	}
 	return m.armID("Microsoft."+strings.Split(parts[1], "/")[0]+"/"+kind, name)
 }
@@ -120,13 +126,17 @@ func (m *mocks) outputs(typ, name string, in resource.PropertyMap) map[string]an
 	case "azure-native:managedidentity:FederatedIdentityCredential":
 		return map[string]any{"name": in["federatedIdentityCredentialResourceName"].StringValue()}
 	case "azure-native:storage:StorageAccount":
-		return map[string]any{"name": name + "0a1b2c"}
+		return map[string]any{"name": name + nameSuffix, "primaryEndpoints": map[string]any{"table": fmt.Sprintf("https://%s.table.core.windows.net/", name+nameSuffix)}}
+	case "azure-native:documentdb:DatabaseAccount":
+		return map[string]any{"name": name + nameSuffix}
+	case "azure-native:documentdb:TableResourceTable":
+		return map[string]any{"name": in["tableName"].StringValue()}
 	case "azure-native:storage:Queue":
 		return map[string]any{"name": in["queueName"].StringValue()}
 	case "azure-native:storage:Table":
 		return map[string]any{"name": in["tableName"].StringValue()}
 	case "azure-native:containerregistry:Registry":
-		return map[string]any{"name": name + "0a1b2c", "loginServer": name + "0a1b2c.azurecr.io"}
+		return map[string]any{"name": name + nameSuffix, "loginServer": name + nameSuffix + ".azurecr.io"}
 	case "azure-native:containerservice/v20241002preview:ManagedCluster":
 		return map[string]any{
 			"name":              in["resourceName"].StringValue(),

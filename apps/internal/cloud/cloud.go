@@ -41,6 +41,9 @@ const (
 // PoisonSuffix names an Azure work queue's poison queue: <queue>-poison.
 const PoisonSuffix = "-poison"
 
+// cosmosEndpointExample is the form of a Cosmos DB for Table endpoint.
+const cosmosEndpointExample = "https://<account>.table.cosmos.azure.com:443/"
+
 // The SDKs' own retries are kept short: the consumer retries with its own
 // backoff and holds the messages' leases meanwhile, and a store call must
 // take well under half a lease.
@@ -69,6 +72,7 @@ type Settings struct {
 	QueueName        *string
 	PoisonQueueName  *string
 	TableName        *string
+	TableEndpoint    *string
 
 	withStore bool
 }
@@ -87,6 +91,7 @@ func Declare(s *config.Settings, withStore bool) *Settings {
 	if withStore {
 		b.DynamoDBTable = s.String("dynamodb-table", "DYNAMODB_TABLE", "", "AWS: DynamoDB table (hash key id, string)")
 		b.TableName = s.String("table-name", "AZURE_TABLE_NAME", "", "Azure: storage table")
+		b.TableEndpoint = s.String("table-endpoint", "AZURE_TABLE_ENDPOINT", "", "Azure: table service, like "+cosmosEndpointExample+" for Cosmos DB for Table (default the storage account's; a connection string's own endpoints take its place)")
 		b.PoisonQueueName = s.String("poison-queue-name", "AZURE_POISON_QUEUE_NAME", "", "Azure: queue for poison messages (default <queue>"+PoisonSuffix+")")
 	}
 	s.Check(b.validate)
@@ -128,6 +133,11 @@ func (b *Settings) validateAzure(name func(flagName, env string) string) error {
 	}
 	if !storageTable.MatchString(*b.TableName) {
 		return &config.Error{Name: name("table-name", "AZURE_TABLE_NAME"), Want: fmt.Sprintf("want a storage table name (3-63 letters and digits, starting with a letter), got %q", *b.TableName)}
+	}
+	if e := *b.TableEndpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || u.Scheme != "https" || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+			return &config.Error{Name: name("table-endpoint", "AZURE_TABLE_ENDPOINT"), Want: fmt.Sprintf("want the table service's https endpoint, like %s, got %q", cosmosEndpointExample, e)}
+		}
 	}
 	if *b.PoisonQueueName == "" {
 		*b.PoisonQueueName = *b.QueueName + PoisonSuffix
@@ -203,9 +213,8 @@ func (b *Settings) openAzure(api *obs.APIRequests) (queue.Queue, store.Store, er
 			if poison, err = azqueue.NewQueueClient(queueURL(*b.PoisonQueueName), cred, queueOpts); err != nil {
 				return nil, nil, fmt.Errorf("storage poison queue client: %w", err)
 			}
-			tableURL := fmt.Sprintf("https://%s.table.core.windows.net/%s", *b.StorageAccount, *b.TableName)
-			if tbl, err = aztables.NewClient(tableURL, cred, tableOpts); err != nil {
-				return nil, nil, fmt.Errorf("storage table client: %w", err)
+			if tbl, err = newTable(b.tableEndpoint(), *b.TableName, cred, tableOpts); err != nil {
+				return nil, nil, err
 			}
 		}
 	}
@@ -214,4 +223,24 @@ func (b *Settings) openAzure(api *obs.APIRequests) (queue.Queue, store.Store, er
 		return q, nil, nil
 	}
 	return q, table.New(tbl), nil
+}
+
+// tableEndpoint is the table service the consumer writes to: the one
+// given, or the storage account's.
+func (b *Settings) tableEndpoint() string {
+	if *b.TableEndpoint != "" {
+		return *b.TableEndpoint
+	}
+	return fmt.Sprintf("https://%s.table.core.windows.net/", *b.StorageAccount)
+}
+
+// newTable is the client of table name at endpoint. The client asks Entra
+// ID for a token of the service the endpoint belongs to: Storage, or Cosmos
+// DB, whose own role assignments then apply.
+func newTable(endpoint, name string, cred azcore.TokenCredential, opts *aztables.ClientOptions) (*aztables.Client, error) {
+	svc, err := aztables.NewServiceClient(endpoint, cred, opts)
+	if err != nil {
+		return nil, fmt.Errorf("table client for %s: %w", endpoint, err)
+	}
+	return svc.NewClient(name), nil
 }
