@@ -175,7 +175,8 @@ func TestAzureConsumerSettingsComeFromTheStack(t *testing.T) {
 	}
 	for k, v := range map[string]any{
 		"EDW_CLOUD": "azure", "AZURE_STORAGE_ACCOUNT_NAME": p.Outputs["storageAccountName"], "AZURE_QUEUE_NAME": "work",
-		"AZURE_TABLE_NAME": "payments", "AZURE_POISON_QUEUE_NAME": "work-poison", "EDW_MAX_DELIVERIES": "5", "EDW_VISIBILITY_TIMEOUT": "60s",
+		"AZURE_TABLE_NAME": "payments", "AZURE_TABLE_ENDPOINT": fmt.Sprintf("https://%s.table.core.windows.net/", p.Outputs["storageAccountName"]),
+		"AZURE_POISON_QUEUE_NAME": "work-poison", "EDW_MAX_DELIVERIES": "5", "EDW_VISIBILITY_TIMEOUT": "60s",
 	} {
 		if env[k] != v {
 			t.Errorf("consumer env %s = %v, want %v", k, env[k], v)
@@ -223,7 +224,7 @@ func TestAzureDestroyOrder(t *testing.T) {
 func TestAzureOutputs(t *testing.T) {
 	p := azure(t)
 	for _, k := range []string{
-		"resourceGroup", "location", "storageAccountName", "queueName", "poisonQueueName", "tableName", "registryName",
+		"resourceGroup", "location", "storageAccountName", "queueName", "poisonQueueName", "tableName", "tableEndpoint", "registryName",
 		"clusterName", "clusterIdentityName", "kubeconfig", "consumerIdentityName", "consumerClientId", "consumerServiceAccount",
 		"consumerFederatedCredentialName", "kedaFederatedCredentialName", "kedaClientId", "imageRefs",
 	} {
@@ -347,5 +348,70 @@ func TestAzureKedaAddonRestartsAfterItsCredential(t *testing.T) {
 	}
 	if !dependsOn(p, one(t, p, "kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer").URN, restart.URN) {
 		t.Error("the ScaledObject does not wait for the operator's restart")
+	}
+}
+
+// With edw:tableService cosmos the rows go to a Cosmos DB for Table
+// account that takes Entra ID tokens only; the consumer holds the
+// account's built-in data contributor role and nothing on Storage tables,
+// is given the account's Table API endpoint, and starts after its role.
+func TestAzureCosmosTable(t *testing.T) {
+	p, err := renderStack(t, "azure", map[string]string{"edw:tableService": "cosmos"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(p.Find("azure-native:storage:Table")); n != 0 {
+		t.Errorf("%d storage tables beside the Cosmos DB table", n)
+	}
+	for _, ra := range p.Find("azure-native:authorization:RoleAssignment") {
+		if ra.Inputs["roleDefinitionId"] == identity.RoleDefinitionID(render.SubscriptionID, identity.StorageTableDataContributor) {
+			t.Errorf("%s grants Storage Table Data Contributor with the table in Cosmos DB", ra.Name)
+		}
+	}
+	acct := one(t, p, "azure-native:documentdb:DatabaseAccount", "payments")
+	in := acct.Inputs
+	if in["disableLocalAuth"] != true || in["disableKeyBasedMetadataWriteAccess"] != true || in["kind"] != "GlobalDocumentDB" {
+		t.Errorf("account: local auth off %v, key metadata writes off %v, kind %v", in["disableLocalAuth"], in["disableKeyBasedMetadataWriteAccess"], in["kind"])
+	}
+	if caps := fmt.Sprint(in["capabilities"]); caps != "[map[name:EnableTable] map[name:EnableServerless]]" {
+		t.Errorf("capabilities %s, want the Table API, serverless", caps)
+	}
+	if at(in, "locations", 0, "locationName") != p.Outputs["location"] {
+		t.Errorf("account location %v, want the group's %v", at(in, "locations", 0, "locationName"), p.Outputs["location"])
+	}
+	accountID := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.DocumentDB/databaseAccounts/payments0a1b2c", render.SubscriptionID, render.ResourceGroup)
+	table := one(t, p, "azure-native:documentdb:TableResourceTable", "payments").Inputs
+	if table["tableName"] != "payments" || at(table, "resource", "id") != "payments" || len(table["options"].(map[string]any)) != 0 {
+		t.Errorf("table %v, want payments with no throughput of its own (serverless)", table)
+	}
+	writer := one(t, p, "azure-native:documentdb:TableResourceTableRoleAssignment", "payments-writer")
+	if writer.Inputs["principalId"] != "principal-id-of-consumer" || writer.Inputs["scope"] != accountID ||
+		writer.Inputs["roleDefinitionId"] != accountID+"/tableRoleDefinitions/00000000-0000-0000-0000-000000000002" {
+		t.Errorf("table role %v, want the consumer as Built-in Data Contributor on the account", writer.Inputs)
+	}
+	if n := len(p.Find("azure-native:documentdb:TableResourceTableRoleAssignment")); n != 1 {
+		t.Errorf("%d table role assignments, want the consumer's only", n)
+	}
+	env := map[string]any{}
+	deployment := one(t, p, "kubernetes:apps/v1:Deployment", "edw-consumer")
+	for _, e := range at(deployment.Inputs, "spec", "template", "spec", "containers", 0, "env").([]any) {
+		env[at(e, "name").(string)] = at(e, "value")
+	}
+	if env["AZURE_TABLE_ENDPOINT"] != "https://payments0a1b2c.table.cosmos.azure.com:443/" || env["AZURE_TABLE_NAME"] != "payments" || p.Outputs["tableEndpoint"] != env["AZURE_TABLE_ENDPOINT"] {
+		t.Errorf("consumer table %v at %v (output %v), want payments at the account's Table API endpoint", env["AZURE_TABLE_NAME"], env["AZURE_TABLE_ENDPOINT"], p.Outputs["tableEndpoint"])
+	}
+	if !dependsOn(p, deployment.URN, writer.URN) {
+		t.Error("the consumer does not wait for its table role: its first writes would be refused")
+	}
+
+	autoscaled, err := renderStack(t, "azure", map[string]string{"edw:tableService": "cosmos", "edw:tableCosmosMaxThroughput": "4000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps := fmt.Sprint(one(t, autoscaled, "azure-native:documentdb:DatabaseAccount", "payments").Inputs["capabilities"]); caps != "[map[name:EnableTable]]" {
+		t.Errorf("autoscaled account's capabilities %s, want the Table API only", caps)
+	}
+	if v := at(one(t, autoscaled, "azure-native:documentdb:TableResourceTable", "payments").Inputs, "options", "autoscaleSettings", "maxThroughput"); v != 4000.0 {
+		t.Errorf("autoscale ceiling %v, want 4000", v)
 	}
 }

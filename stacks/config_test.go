@@ -76,6 +76,11 @@ func TestInvalidConfigNamesTheKeyAndTheFix(t *testing.T) {
 		{map[string]string{"edw:imagesConsumer": "repo/consumer:1"}, "edw:imagesProducer and edw:imagesConsumer must be set together"},
 		{map[string]string{"edw:karpenterImageFamily": "Windows"}, `edw:karpenterImageFamily is "Windows": want AzureLinux or Ubuntu2204`},
 		{map[string]string{"edw:karpenterOsDiskSizeGB": "10"}, "edw:karpenterOsDiskSizeGB is 10: want 30 to 2048"},
+		{map[string]string{"edw:tableService": "mongo"}, `edw:tableService is "mongo": want storage or cosmos`},
+		{map[string]string{"edw:tableService": "cosmos"}, `edw:tableService is cosmos on "aws": Cosmos DB is the Azure stack's option`},
+		{map[string]string{"edw:cloud": "azure", "edw:tableCosmosMaxThroughput": "4000"}, `edw:tableCosmosMaxThroughput is 4000 but edw:tableService is "storage": set edw:tableService cosmos, or 0`},
+		{map[string]string{"edw:cloud": "azure", "edw:tableService": "cosmos", "edw:tableCosmosMaxThroughput": "1500"}, "edw:tableCosmosMaxThroughput is 1500: want 0 (serverless) or 1000 to 1000000 RU/s in steps of 1000"},
+		{map[string]string{"edw:cloud": "azure", "edw:tableService": "cosmos", "edw:tableCosmosMaxThroughput": "400"}, "edw:tableCosmosMaxThroughput is 400: want 0 (serverless) or 1000"},
 		{map[string]string{"edw:kedaPrometheusQuery": "up"}, `edw:kedaPrometheusWorkspaceId is set on "aws": the Prometheus trigger is for the Azure stack`},
 		{map[string]string{"edw:cloud": "azure", "edw:kedaPrometheusQuery": "up"}, "edw:kedaPrometheusWorkspaceId edw:kedaPrometheusQueryEndpoint and edw:kedaPrometheusQuery must be set together"},
 	} {
