@@ -41,12 +41,19 @@ func plan(t *testing.T, stack string) *render.Plan {
 	if p, ok := plans.m[stack]; ok {
 		return p
 	}
-	p, err := renderStack(t, stack, nil)
+	file, _, _ := strings.Cut(stack, "-")
+	p, err := renderStack(t, file, variants[stack])
 	if err != nil {
 		t.Fatalf("render %s: %v", stack, err)
 	}
 	plans.m[stack] = p
 	return p
+}
+
+// variants are plans of a stack file with settings changed, named
+// <stack>-<variant>.
+var variants = map[string]map[string]string{
+	"azure-cosmos": {"edw:tableService": "cosmos"},
 }
 
 func aws(t *testing.T) *render.Plan { return plan(t, "aws") }
