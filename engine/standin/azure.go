@@ -33,6 +33,9 @@ var azureNameKeys = map[string]string{
 	"authorization:RoleAssignment":                "roleAssignmentName",
 	"insights:DataCollectionRuleAssociation":      "associationName",
 	"alertsmanagement:PrometheusRuleGroup":        "ruleGroupName",
+	"documentdb:DatabaseAccount":                  "accountName",
+	"documentdb:TableResourceTable":               "tableName",
+	"documentdb:TableResourceTableRoleAssignment": "roleAssignmentId",
 }
 
 // azurePathKeys are the inputs that are part of a resource's ARM id, which
@@ -49,6 +52,7 @@ var azureNamespaces = map[string]string{
 	"containerservice":  "Microsoft.ContainerService",
 	"managedidentity":   "Microsoft.ManagedIdentity",
 	"alertsmanagement":  "Microsoft.AlertsManagement",
+	"documentdb":        "Microsoft.DocumentDB",
 }
 
 // azure is one subscription, in the location of the provider's
@@ -83,7 +87,9 @@ func (z *azure) newName(typ, urnName string, seed []byte) (string, error) {
 		return autonamed(seed, alphanumeric(urnName), 8, 50, []rune(lowerAlnum))
 	case "storage:Table":
 		return autonamed(seed, alphanumeric(urnName), 8, 63, []rune(lowerAlnum))
-	case "authorization:RoleAssignment":
+	case "documentdb:DatabaseAccount":
+		return autonamed(seed, alphanumeric(urnName), 8, 44, []rune(lowerAlnum))
+	case "authorization:RoleAssignment", "documentdb:TableResourceTableRoleAssignment":
 		h, err := autonamed(seed, "", 32, 32, nil)
 		return guid(h), err
 	}
@@ -105,7 +111,8 @@ func (z *azure) compute(typ, urnName, id string, in, old resource.PropertyMap) (
 		"name": name, "type": z.namespace(service) + "/" + plural(kind), "provisioningState": "Succeeded",
 	}
 	switch service + ":" + kind {
-	case "storage:Queue", "storage:Table", "managedidentity:FederatedIdentityCredential", "authorization:RoleAssignment":
+	case "storage:Queue", "storage:Table", "managedidentity:FederatedIdentityCredential", "authorization:RoleAssignment",
+		"documentdb:TableResourceTable", "documentdb:TableResourceTableRoleAssignment":
 		// Sub-resources and extensions have no location of their own.
 	default:
 		out["location"] = cmp.Or(str(in, "location"), z.location)
@@ -127,6 +134,8 @@ func (z *azure) compute(typ, urnName, id string, in, old resource.PropertyMap) (
 			endpoints[svc] = fmt.Sprintf("https://%s.%s.core.windows.net/", name, svc)
 		}
 		out["primaryEndpoints"] = endpoints
+	case "documentdb:DatabaseAccount":
+		out["documentEndpoint"] = fmt.Sprintf("https://%s.documents.azure.com:443/", name)
 	case "monitor:AzureMonitorWorkspace":
 		out["metrics"] = map[string]any{
 			"prometheusQueryEndpoint": fmt.Sprintf("https://%s-%s.%s.prometheus.monitor.azure.com", name, randomHex(4), out["location"]),
@@ -157,6 +166,10 @@ func (z *azure) armID(service, kind, name string, in resource.PropertyMap) strin
 		return str(in, "resourceUri") + "/providers/Microsoft.Insights/dataCollectionRuleAssociations/" + name
 	case "monitor:AzureMonitorWorkspace":
 		return under("Microsoft.Monitor/accounts", name)
+	case "documentdb:TableResourceTable":
+		return under("Microsoft.DocumentDB/databaseAccounts", str(in, "accountName")) + "/tables/" + name
+	case "documentdb:TableResourceTableRoleAssignment":
+		return under("Microsoft.DocumentDB/databaseAccounts", str(in, "accountName")) + "/tableRoleAssignments/" + name
 	}
 	return under(z.namespace(service)+"/"+plural(kind), name)
 }

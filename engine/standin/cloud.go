@@ -55,6 +55,14 @@ type creator interface {
 	alsoCreates(typ string, in resource.PropertyMap) []Resource
 }
 
+// refuser is a cloud that refuses some requests for what they refer to
+// among its live resources.
+type refuser interface {
+	// refuses returns the cloud's answer when it refuses to create or
+	// update a resource of type typ with inputs in, or nil.
+	refuses(typ string, in resource.PropertyMap, live finder) error
+}
+
 // finder looks up live resources.
 type finder interface {
 	find(match func(Resource) bool) (Resource, bool, error)
@@ -67,6 +75,7 @@ var (
 	_ cloud   = (*dockerBuild)(nil)
 	_ finder  = (*store)(nil)
 	_ creator = (*aws)(nil)
+	_ refuser = (*azure)(nil)
 )
 
 // newCloud returns the model of pkg.

@@ -155,6 +155,11 @@ func (s *Server) alsoCreate(urn resource.URN, in resource.PropertyMap, preview b
 // inputs before an update) and, unless it is a preview, saves the result;
 // it returns the id and the outputs in wire form.
 func (s *Server) apply(urn resource.URN, id string, news, olds resource.PropertyMap, preview bool, save func(Resource) error) (string, *structpb.Struct, error) {
+	if r, ok := s.cloud.(refuser); ok && !preview {
+		if err := r.refuses(string(urn.Type()), news, s.store); err != nil {
+			return "", nil, err
+		}
+	}
 	id, computed, err := s.cloud.compute(string(urn.Type()), urn.Name(), id, news, olds)
 	if err != nil {
 		return "", nil, err
