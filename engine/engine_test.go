@@ -55,6 +55,17 @@ type stackCase struct {
 	// monitoring are the alerts' and metrics' outputs, and what the
 	// cloud's answers for them look like.
 	monitoring map[string]*regexp.Regexp
+	// change is an option a user turns on in the live stack.
+	change *change
+}
+
+// change is a setting changed on a live stack: it creates and deletes
+// exactly the resources listed, each [type, name], and updates the
+// consumer, whose env then holds env's values that match.
+type change struct {
+	key, value       string
+	creates, deletes [][2]string
+	env              map[string]*regexp.Regexp
 }
 
 var (
@@ -85,6 +96,23 @@ var cases = []stackCase{
 		"alertActionGroupId":      regexp.MustCompile(`/providers/Microsoft\.Insights/actionGroups/monitoring-alerts`),
 		"prometheusWorkspaceId":   regexp.MustCompile(`/providers/Microsoft\.Monitor/accounts/monitoring`),
 		"prometheusQueryEndpoint": regexp.MustCompile(`^https://monitoring[0-9a-z]*-[0-9a-f]+\.[a-z]+\.prometheus\.monitor\.azure\.com$`),
+	}, change: &change{
+		key: "edw:tableService", value: "cosmos",
+		creates: [][2]string{
+			{"edw:store:CosmosTable", "payments"},
+			{"azure-native:documentdb:DatabaseAccount", "payments"},
+			{"azure-native:documentdb:TableResourceTable", "payments"},
+			{"azure-native:documentdb:TableResourceTableRoleAssignment", "payments-writer"},
+		},
+		deletes: [][2]string{
+			{"edw:store:Table", "payments"},
+			{"azure-native:storage:Table", "payments"},
+			{"azure-native:authorization:RoleAssignment", "consumer-table"},
+		},
+		env: map[string]*regexp.Regexp{
+			"AZURE_TABLE_ENDPOINT": regexp.MustCompile(`^https://payments[0-9a-z]{8}\.table\.cosmos\.azure\.com:443/$`),
+			"AZURE_TABLE_NAME":     regexp.MustCompile(`^payments$`),
+		},
 	}, destroyOrder: []order{
 		{scaledObject, consumer},
 		{consumer, nodePool},
@@ -194,6 +222,10 @@ func lifecycle(t *testing.T, k *workspace.Kube, c stackCase) {
 		t.Errorf("adding arm64 nodes: NodePool changed %v, consumer image rebuilt %v (want %v): %v", pool, rebuilt, c.builds, changes(done))
 	}
 
+	if c.change != nil {
+		checkChange(t, s, k, c.change)
+	}
+
 	start = time.Now()
 	_, done = run(t, "destroy", func(ch chan<- events.EngineEvent) error {
 		_, err := s.Destroy(ctx, optdestroy.EventStreams(ch))
@@ -202,6 +234,65 @@ func lifecycle(t *testing.T, k *workspace.Kube, c stackCase) {
 	t.Logf("destroy: %d deleted in %v", len(urns(done, apitype.OpDelete)), time.Since(start).Round(time.Second))
 	checkOrder(t, done, c.destroyOrder)
 	checkNothingLeft(t, k)
+}
+
+// checkChange sets ch's key on the live stack, then checks what up made
+// of it, what the apiserver's consumer holds and that a preview after it
+// shows nothing more to do.
+func checkChange(t *testing.T, s auto.Stack, k *workspace.Kube, ch *change) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.SetConfig(ctx, ch.key, auto.ConfigValue{Value: ch.value}); err != nil {
+		t.Fatal(err)
+	}
+	what := ch.key + " " + ch.value
+	_, done := run(t, what, func(events chan<- events.EngineEvent) error {
+		_, err := s.Up(ctx, optup.EventStreams(events))
+		return err
+	})
+	for op, want := range map[apitype.OpType][][2]string{apitype.OpCreate: ch.creates, apitype.OpDelete: ch.deletes} {
+		got := urns(done, op)
+		unexpected := slices.DeleteFunc(slices.Clone(got), func(urn string) bool {
+			return slices.ContainsFunc(want, func(w [2]string) bool { return is(urn, w[0], w[1]) })
+		})
+		missing := slices.DeleteFunc(slices.Clone(want), func(w [2]string) bool {
+			return slices.ContainsFunc(got, func(urn string) bool { return is(urn, w[0], w[1]) })
+		})
+		if len(unexpected)+len(missing) > 0 {
+			t.Errorf("%s: %s unexpected %v, missing %v", what, op, unexpected, missing)
+		}
+	}
+	if !slices.ContainsFunc(urns(done, apitype.OpUpdate), func(urn string) bool { return is(urn, consumer[0], consumer[1]) }) {
+		t.Errorf("%s did not update the consumer: %v", what, changes(done))
+	}
+	deployments, err := k.List("/apis/apps/v1/namespaces/edw/deployments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, d := range deployments {
+		if d.Metadata.Name != consumer[1] {
+			continue
+		}
+		containers, _ := d.Spec["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)
+		vars, _ := containers[0].(map[string]any)["env"].([]any)
+		for _, v := range vars {
+			e, _ := v.(map[string]any)
+			env[fmt.Sprint(e["name"])] = fmt.Sprint(e["value"])
+		}
+	}
+	for name, want := range ch.env {
+		if !want.MatchString(env[name]) {
+			t.Errorf("after %s the apiserver's consumer has %s=%q, want %v", what, name, env[name], want)
+		}
+	}
+	again, _ := run(t, "preview after "+what, func(events chan<- events.EngineEvent) error {
+		_, err := s.Preview(ctx, optpreview.EventStreams(events))
+		return err
+	})
+	if changed := changes(again); len(changed) > 0 {
+		t.Errorf("a preview right after %s shows %d changes, want none: %v", what, len(changed), changed)
+	}
 }
 
 // checkDeployed reads back what the Kubernetes provider created.

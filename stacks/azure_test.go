@@ -352,8 +352,8 @@ func TestAzureKedaAddonRestartsAfterItsCredential(t *testing.T) {
 }
 
 // With edw:tableService cosmos the rows go to a Cosmos DB for Table
-// account that takes Entra ID tokens only; the consumer holds the
-// account's built-in data contributor role and nothing on Storage tables,
+// account that takes Entra ID tokens only; the consumer holds the built-in
+// data contributor role on the table and nothing on Storage tables,
 // is given the account's Table API endpoint, and starts after its role.
 func TestAzureCosmosTable(t *testing.T) {
 	p, err := renderStack(t, "azure", map[string]string{"edw:tableService": "cosmos"})
@@ -370,8 +370,8 @@ func TestAzureCosmosTable(t *testing.T) {
 	}
 	acct := one(t, p, "azure-native:documentdb:DatabaseAccount", "payments")
 	in := acct.Inputs
-	if in["disableLocalAuth"] != true || in["disableKeyBasedMetadataWriteAccess"] != true || in["kind"] != "GlobalDocumentDB" {
-		t.Errorf("account: local auth off %v, key metadata writes off %v, kind %v", in["disableLocalAuth"], in["disableKeyBasedMetadataWriteAccess"], in["kind"])
+	if in["disableLocalAuth"] != true || in["kind"] != "GlobalDocumentDB" {
+		t.Errorf("account: local auth off %v, kind %v", in["disableLocalAuth"], in["kind"])
 	}
 	if caps := fmt.Sprint(in["capabilities"]); caps != "[map[name:EnableTable] map[name:EnableServerless]]" {
 		t.Errorf("capabilities %s, want the Table API, serverless", caps)
@@ -385,9 +385,9 @@ func TestAzureCosmosTable(t *testing.T) {
 		t.Errorf("table %v, want payments with no throughput of its own (serverless)", table)
 	}
 	writer := one(t, p, "azure-native:documentdb:TableResourceTableRoleAssignment", "payments-writer")
-	if writer.Inputs["principalId"] != "principal-id-of-consumer" || writer.Inputs["scope"] != accountID ||
+	if writer.Inputs["principalId"] != "principal-id-of-consumer" || writer.Inputs["scope"] != accountID+"/dbs/TablesDB/colls/payments" ||
 		writer.Inputs["roleDefinitionId"] != accountID+"/tableRoleDefinitions/00000000-0000-0000-0000-000000000002" {
-		t.Errorf("table role %v, want the consumer as Built-in Data Contributor on the account", writer.Inputs)
+		t.Errorf("table role %v, want the consumer as Built-in Data Contributor on the table", writer.Inputs)
 	}
 	if n := len(p.Find("azure-native:documentdb:TableResourceTableRoleAssignment")); n != 1 {
 		t.Errorf("%d table role assignments, want the consumer's only", n)

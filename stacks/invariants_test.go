@@ -177,18 +177,19 @@ func unscopedGrants(p *render.Plan) []string {
 		}
 	}
 	for _, r := range p.Find("azure-native:documentdb:TableResourceTableRoleAssignment") {
-		// Cosmos DB's own roles: on the stack's account, which holds the
-		// one table, and defined by that account.
+		// Cosmos DB's own roles: on one table, defined by its account.
 		scope, role := fmt.Sprint(r.Inputs["scope"]), fmt.Sprint(r.Inputs["roleDefinitionId"])
-		if !cosmosAccount.MatchString(scope) || !strings.HasPrefix(role, scope+"/tableRoleDefinitions/") {
+		m := cosmosTable.FindStringSubmatch(scope)
+		if m == nil || !strings.HasPrefix(role, m[1]+"/tableRoleDefinitions/") {
 			v = append(v, fmt.Sprintf("%s: role %s on %s", r.Name, role, scope))
 		}
 	}
 	return v
 }
 
-// cosmosAccount is the id of a Cosmos DB account.
-var cosmosAccount = regexp.MustCompile(`^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.DocumentDB/databaseAccounts/[^/]+$`)
+// cosmosTable is the scope of one table in a Cosmos DB account, the
+// account's id first.
+var cosmosTable = regexp.MustCompile(`^(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.DocumentDB/databaseAccounts/[^/]+)/dbs/TablesDB/colls/[^/]+$`)
 
 func unhardenedPods(p *render.Plan) []string {
 	var v []string

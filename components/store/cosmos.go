@@ -28,6 +28,11 @@ const (
 	// the consumer's table client asks Entra ID for a Cosmos DB token when
 	// it sees this domain.
 	tableEndpoint = "https://%s.table.cosmos.azure.com:443/"
+	// tableScope is one table of an account, as Cosmos DB's table roles
+	// take it: every table lives in the database TablesDB, a name Cosmos
+	// DB matches case-sensitively (another spelling would leave the scope
+	// the whole account).
+	tableScope = "%s/dbs/TablesDB/colls/%s"
 )
 
 // CosmosTableArgs configure the account and its table.
@@ -99,12 +104,10 @@ func NewCosmosTable(ctx *pulumi.Context, name string, args *CosmosTableArgs, opt
 			"locationName": args.Location, "failoverPriority": pulumi.Int(0),
 		}},
 		"capabilities": capabilities,
-		// Entra ID tokens only, and no key may change the account's
-		// tables either.
-		"disableLocalAuth":                   pulumi.Bool(true),
-		"disableKeyBasedMetadataWriteAccess": pulumi.Bool(true),
-		"minimalTlsVersion":                  pulumi.String("Tls12"),
-		"tags":                               args.Tags,
+		// Entra ID tokens only: the account has no usable keys.
+		"disableLocalAuth":  pulumi.Bool(true),
+		"minimalTlsVersion": pulumi.String("Tls12"),
+		"tags":              args.Tags,
 	}, &account, parent); err != nil {
 		return nil, err
 	}
@@ -118,13 +121,12 @@ func NewCosmosTable(ctx *pulumi.Context, name string, args *CosmosTableArgs, opt
 	}, &table, parent); err != nil {
 		return nil, err
 	}
-	// The account holds this table only, so its scope is the table's.
 	var writer cosmosResource
 	if err := azurenative.Register(ctx, "azure-native:documentdb:TableResourceTableRoleAssignment", name+"-writer", pulumi.Map{
 		"resourceGroupName": args.ResourceGroupName, "accountName": account.Name,
 		"principalId":      args.WriterPrincipalId,
 		"roleDefinitionId": pulumi.Sprintf("%s/tableRoleDefinitions/%s", account.ID(), tableDataContributor),
-		"scope":            account.ID(),
+		"scope":            pulumi.Sprintf(tableScope, account.ID(), table.Name),
 	}, &writer, parent); err != nil {
 		return nil, err
 	}

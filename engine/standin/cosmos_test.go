@@ -57,7 +57,7 @@ func TestCosmosAccountTableAndRole(t *testing.T) {
 		t.Errorf("table %q named %q", tableID, str(table, "name"))
 	}
 	in["principalId"] = randomGUID()
-	in["scope"] = accountID
+	in["scope"] = accountID + "/dbs/TablesDB/colls/payments"
 	in["roleDefinitionId"] = accountID + "/tableRoleDefinitions/00000000-0000-0000-0000-000000000002"
 	writerID, writer := create(t, s, cosmosWriterURN, resource.NewPropertyMapFromMap(in))
 	if !strings.HasPrefix(writerID, accountID+"/tableRoleAssignments/") || !guidPattern.MatchString(str(writer, "roleAssignmentId")) {
@@ -91,6 +91,7 @@ func TestCosmosRefusesWhatCosmosRefuses(t *testing.T) {
 		"autoscale of 1500":            {cosmosTableURN, table(provisioned, map[string]any{"autoscaleSettings": map[string]any{"maxThroughput": 1500}}), false},
 		"table of no account":          {cosmosTableURN, table("gone", nil), false},
 		"role on the account":          {cosmosWriterURN, role(serverlessID, contributor), true},
+		"role on one table":            {cosmosWriterURN, role(serverlessID+"/dbs/TablesDB/colls/t", contributor), true},
 		"role on the group":            {cosmosWriterURN, role("/subscriptions/"+azureSubscription+"/resourceGroups/rg", contributor), false},
 		"role defined by the platform": {cosmosWriterURN, role(serverlessID, "/providers/Microsoft.Authorization/roleDefinitions/x"), false},
 		"account name with capitals":   {cosmosAccountURN, map[string]any{"resourceGroupName": "rg", "accountName": "Payments", "locations": []any{map[string]any{"locationName": "x"}}}, false},
