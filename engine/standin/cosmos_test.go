@@ -30,11 +30,12 @@ func cosmosAccount(t *testing.T, s *Server, urnName string, serverless bool) (st
 	return id, str(out, "name")
 }
 
-// attempt checks and creates a resource, returning the cloud's answer.
-func attempt(t *testing.T, s *Server, urn string, in map[string]any) error {
+// attempt checks and creates a resource, returning the cloud's answer;
+// seed makes the names the stand-in generates.
+func attempt(t *testing.T, s *Server, urn, seed string, in map[string]any) error {
 	t.Helper()
 	ctx := context.Background()
-	checked, err := s.Check(ctx, &pulumirpc.CheckRequest{Urn: urn, News: wireOf(t, resource.NewPropertyMapFromMap(in)), RandomSeed: []byte(urn)})
+	checked, err := s.Check(ctx, &pulumirpc.CheckRequest{Urn: urn, News: wireOf(t, resource.NewPropertyMapFromMap(in)), RandomSeed: []byte(seed)})
 	if err != nil {
 		return err
 	}
@@ -97,7 +98,7 @@ func TestCosmosRefusesWhatCosmosRefuses(t *testing.T) {
 		"account name with capitals":   {cosmosAccountURN, map[string]any{"resourceGroupName": "rg", "accountName": "Payments", "locations": []any{map[string]any{"locationName": "x"}}}, false},
 		"account without a location":   {cosmosAccountURN, map[string]any{"resourceGroupName": "rg", "accountName": "payments-b"}, false},
 	} {
-		if err := attempt(t, s, c.urn, c.in); (err == nil) != c.ok {
+		if err := attempt(t, s, c.urn, name, c.in); (err == nil) != c.ok {
 			t.Errorf("%s: %v, want accepted %v", name, err, c.ok)
 		}
 	}
