@@ -28,6 +28,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/edw-project/edw/components/workload"
 	"github.com/edw-project/edw/engine/swap"
 	"github.com/edw-project/edw/engine/workspace"
 )
@@ -269,17 +270,21 @@ func checkChange(t *testing.T, s auto.Stack, k *workspace.Kube, ch *change) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{}
+	var env map[string]string
 	for _, d := range deployments {
-		if d.Metadata.Name != consumer[1] {
+		if d.Metadata.Name != workload.Consumer {
 			continue
 		}
+		env = map[string]string{}
 		containers, _ := d.Spec["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)
 		vars, _ := containers[0].(map[string]any)["env"].([]any)
 		for _, v := range vars {
 			e, _ := v.(map[string]any)
 			env[fmt.Sprint(e["name"])] = fmt.Sprint(e["value"])
 		}
+	}
+	if env == nil {
+		t.Fatalf("after %s the apiserver has no Deployment %s", what, workload.Consumer)
 	}
 	for name, want := range ch.env {
 		if !want.MatchString(env[name]) {
