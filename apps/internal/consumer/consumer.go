@@ -229,6 +229,16 @@ func (c *Consumer) setAside(ctx context.Context, m queue.Message, reason error) 
 		c.log.Error("setting a poison message aside failed", "queueMessageId", m.ID, "reason", reason, "err", err)
 		return
 	}
+	// A message left for redrive comes back until the redrive moves it, and
+	// each delivery sets it aside again: it counts on the first, the one
+	// that finds it undecodable (1, or 0 where the queue does not count)
+	// or the one past the maximum. The alert then fires on first sight,
+	// not after the redrive's remaining leases.
+	first := m.Deliveries <= 1 || (errors.Is(reason, errTooManyDeliveries) && m.Deliveries == c.opts.MaxDeliveries+1)
+	if disposal == queue.LeftForRedrive && !first {
+		c.log.Info("poison message left for redrive again", "queueMessageId", m.ID, "deliveries", m.Deliveries, "reason", reason)
+		return
+	}
 	c.metrics.poisoned.WithLabelValues(string(disposal)).Inc()
 	c.log.Warn("poison message set aside", "queueMessageId", m.ID, "deliveries", m.Deliveries, "reason", reason, "disposal", disposal)
 }

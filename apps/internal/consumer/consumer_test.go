@@ -162,6 +162,77 @@ func TestMalformedIsSetAsideAndTheRestStored(t *testing.T) {
 	}
 }
 
+// redriveQueue is memqueue as SQS with a redrive policy behaves: a
+// message set aside stays in the queue (visible again at once here), and
+// one received more than maxReceives times moves to the poison list.
+type redriveQueue struct {
+	*memqueue.Queue
+	maxReceives int
+}
+
+func (q *redriveQueue) SetAside(ctx context.Context, m queue.Message) (queue.Disposal, error) {
+	return queue.LeftForRedrive, q.Release(ctx, []queue.Message{m})
+}
+
+func (q *redriveQueue) Receive(ctx context.Context, max int, lease time.Duration) ([]queue.Message, error) {
+	msgs, err := q.Queue.Receive(ctx, max, lease)
+	kept := msgs[:0]
+	for _, m := range msgs {
+		if m.Deliveries > q.maxReceives {
+			if _, err := q.Queue.SetAside(ctx, m); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		kept = append(kept, m)
+	}
+	return kept, err
+}
+
+// A poison message the queue redrives itself comes back until its
+// redrive, and counts as set aside once, on the first delivery that sets
+// it aside: undecodable, or past the maximum deliveries (here the redrive
+// allows two more).
+func TestRedrivenPoisonCountsOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		body    func(t *testing.T) []byte
+		earlier int
+	}{
+		{"undecodable", func(*testing.T) []byte { return []byte("{oops") }, 0},
+		{"too many deliveries", func(t *testing.T) []byte { return body(t, "tired") }, defaults.MaxDeliveries},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			q := &redriveQueue{Queue: memqueue.New(), maxReceives: defaults.MaxDeliveries + 2}
+			c := New(q, newFakeStore(), defaults, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+			if _, err := q.Send(ctx, [][]byte{tc.body(t)}); err != nil {
+				t.Fatal(err)
+			}
+			// Deliveries whose processing never finished (a crashing
+			// consumer).
+			for range tc.earlier {
+				msgs, err := q.Receive(ctx, 1, time.Second)
+				if err != nil || len(msgs) != 1 {
+					t.Fatalf("receive: %v %v", msgs, err)
+				}
+				if err := q.Release(ctx, msgs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { c.Run(run); close(done) }()
+			waitFor(t, "the redrive", func() bool { return len(q.Poison()) == 1 })
+			cancel()
+			<-done
+			if got := testutil.ToFloat64(c.metrics.poisoned.WithLabelValues(string(queue.LeftForRedrive))); got != 1 {
+				t.Errorf("set aside counted %v times over %d deliveries, want once", got, q.maxReceives)
+			}
+		})
+	}
+}
+
 func TestDuplicateIDsInABatchAreWrittenOnce(t *testing.T) {
 	h := newHarness(Options{Workers: 1, Lease: 2 * time.Second, MaxDeliveries: 3, ShutdownTimeout: time.Second})
 	dup := body(t, "same-id")

@@ -33,7 +33,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		released:      counter("messages_released_total", "Messages handed back to the queue unprocessed at shutdown."),
 		poisoned: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: obs.Namespace, Subsystem: "consumer", Name: "messages_poisoned_total",
-			Help: "Messages set aside as unprocessable, by disposal (moved to the poison queue, or left for the dead-letter redrive).",
+			Help: "Messages set aside as unprocessable, by disposal (moved to the poison queue, or left for the dead-letter redrive, counted on the first delivery that sets it aside).",
 		}, []string{"disposal"}),
 		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: obs.Namespace, Subsystem: "consumer", Name: "batch_duration_seconds",
