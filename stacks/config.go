@@ -118,7 +118,7 @@ type Config struct {
 
 	Table struct {
 		Service             string `key:"tableService" default:"storage" help:"Azure: where the consumer writes its rows: storage (a table in the stack's storage account) or cosmos (Azure Cosmos DB for Table, keys disabled, serverless unless edw:tableCosmosMaxThroughput is set). Switching a live stack deletes the old table and its rows."`
-		CosmosMaxThroughput int    `key:"tableCosmosMaxThroughput" default:"0" help:"Azure, tableService cosmos: the table's autoscale ceiling in RU/s (1000 to 1000000, in steps of 1000), billed hourly at the highest reached (at least a tenth of it); 0 makes the account serverless, billed per request."`
+		CosmosMaxThroughput int    `key:"tableCosmosMaxThroughput" default:"0" help:"Azure, tableService cosmos: the table's autoscale ceiling in RU/s (1000 to 1000000, in steps of 1000), billed hourly at the highest reached (at least a tenth of it); 0 makes the account serverless, billed per request. Moving between 0 and a ceiling on a live stack replaces the account and its rows."`
 	}
 
 	Alerts struct {

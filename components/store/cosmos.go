@@ -95,6 +95,8 @@ func NewCosmosTable(ctx *pulumi.Context, name string, args *CosmosTableArgs, opt
 	} else {
 		options["autoscaleSettings"] = pulumi.Map{"maxThroughput": pulumi.Int(args.MaxThroughput)}
 	}
+	// Azure changes no capability of a live account, so a move between
+	// serverless and autoscale is a new account, which the preview shows.
 	var account cosmosResource
 	if err := azurenative.Register(ctx, "azure-native:documentdb:DatabaseAccount", name, pulumi.Map{
 		"resourceGroupName":        args.ResourceGroupName,
@@ -108,7 +110,7 @@ func NewCosmosTable(ctx *pulumi.Context, name string, args *CosmosTableArgs, opt
 		"disableLocalAuth":  pulumi.Bool(true),
 		"minimalTlsVersion": pulumi.String("Tls12"),
 		"tags":              args.Tags,
-	}, &account, parent); err != nil {
+	}, &account, parent, pulumi.ReplaceOnChanges([]string{"capabilities"})); err != nil {
 		return nil, err
 	}
 
