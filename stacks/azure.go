@@ -115,7 +115,7 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := cfg.rows(ctx, rg, account, table, consumerID)
+	rows, err := cfg.rows(ctx, rg, account, table, consumerID, tags)
 	if err != nil {
 		return nil, err
 	}
@@ -241,13 +241,13 @@ type rows struct {
 
 // rows makes the Cosmos DB table for consumer, or describes the storage
 // table, whose role is among the consumer's grants.
-func (c *Config) rows(ctx *pulumi.Context, rg *resources.ResourceGroup, account *queue.Storage, table *store.Table, consumer *identity.Federated) (*rows, error) {
+func (c *Config) rows(ctx *pulumi.Context, rg *resources.ResourceGroup, account *queue.Storage, table *store.Table, consumer *identity.Federated, tags pulumi.StringMap) (*rows, error) {
 	if table != nil {
 		return &rows{tableName: table.TableName, endpoint: account.TableEndpoint, ready: consumer.Ready}, nil
 	}
 	cosmos, err := store.NewCosmosTable(ctx, azureTable, &store.CosmosTableArgs{
 		ResourceGroupName: rg.Name, Location: rg.Location, TableName: azureTable,
-		MaxThroughput: c.Table.CosmosMaxThroughput, WriterPrincipalId: consumer.PrincipalId, Tags: stackTags(ctx),
+		MaxThroughput: c.Table.CosmosMaxThroughput, WriterPrincipalId: consumer.PrincipalId, Tags: tags,
 	})
 	if err != nil {
 		return nil, err
