@@ -295,12 +295,19 @@ func TestAWSPodsAreHardened(t *testing.T) {
 	}
 }
 
-func TestAWSConsumerSettingsComeFromTheStack(t *testing.T) {
-	p := aws(t)
+// consumerEnv is the consumer container's env in plan p, by name.
+func consumerEnv(t *testing.T, p *render.Plan) map[string]any {
+	t.Helper()
 	env := map[string]any{}
 	for _, e := range at(one(t, p, "kubernetes:apps/v1:Deployment", "edw-consumer").Inputs, "spec", "template", "spec", "containers", 0, "env").([]any) {
 		env[at(e, "name").(string)] = at(e, "value")
 	}
+	return env
+}
+
+func TestAWSConsumerSettingsComeFromTheStack(t *testing.T) {
+	p := aws(t)
+	env := consumerEnv(t, p)
 	want := map[string]any{
 		"EDW_CLOUD": "aws", "AWS_REGION": "us-east-1", "SQS_QUEUE_URL": p.Outputs["queueUrl"], "DYNAMODB_TABLE": p.Outputs["tableName"],
 		"EDW_VISIBILITY_TIMEOUT": "60s", "EDW_MAX_DELIVERIES": "5", "EDW_SHUTDOWN_TIMEOUT": "20s", "EDW_HTTP_ADDR": ":8080", "EDW_WORKERS": "4",

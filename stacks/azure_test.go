@@ -169,10 +169,7 @@ func TestAzureScaledObjectWatchesTheQueue(t *testing.T) {
 
 func TestAzureConsumerSettingsComeFromTheStack(t *testing.T) {
 	p := azure(t)
-	env := map[string]any{}
-	for _, e := range at(one(t, p, "kubernetes:apps/v1:Deployment", "edw-consumer").Inputs, "spec", "template", "spec", "containers", 0, "env").([]any) {
-		env[at(e, "name").(string)] = at(e, "value")
-	}
+	env := consumerEnv(t, p)
 	for k, v := range map[string]any{
 		"EDW_CLOUD": "azure", "AZURE_STORAGE_ACCOUNT_NAME": p.Outputs["storageAccountName"], "AZURE_QUEUE_NAME": "work",
 		"AZURE_TABLE_NAME": "payments", "AZURE_TABLE_ENDPOINT": fmt.Sprintf("https://%s.table.core.windows.net/", p.Outputs["storageAccountName"]),
@@ -392,11 +389,8 @@ func TestAzureCosmosTable(t *testing.T) {
 	if n := len(p.Find("azure-native:documentdb:TableResourceTableRoleAssignment")); n != 1 {
 		t.Errorf("%d table role assignments, want the consumer's only", n)
 	}
-	env := map[string]any{}
+	env := consumerEnv(t, p)
 	deployment := one(t, p, "kubernetes:apps/v1:Deployment", "edw-consumer")
-	for _, e := range at(deployment.Inputs, "spec", "template", "spec", "containers", 0, "env").([]any) {
-		env[at(e, "name").(string)] = at(e, "value")
-	}
 	if env["AZURE_TABLE_ENDPOINT"] != "https://payments0a1b2c.table.cosmos.azure.com:443/" || env["AZURE_TABLE_NAME"] != "payments" || p.Outputs["tableEndpoint"] != env["AZURE_TABLE_ENDPOINT"] {
 		t.Errorf("consumer table %v at %v (output %v), want payments at the account's Table API endpoint", env["AZURE_TABLE_NAME"], env["AZURE_TABLE_ENDPOINT"], p.Outputs["tableEndpoint"])
 	}
