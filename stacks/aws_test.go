@@ -3,6 +3,7 @@ package stacks_test
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -594,6 +595,17 @@ func TestAWSNetwork(t *testing.T) {
 	ng := one(t, p, "eks:index:ManagedNodeGroup", "cluster-system").Inputs
 	if at(ng, "taints", 0, "key") != "CriticalAddonsOnly" || at(ng, "taints", 0, "effect") != "NO_SCHEDULE" {
 		t.Errorf("system node group taints %v", ng["taints"])
+	}
+	// pulumi-eks v3.9.1 puts a node group without subnets in the cluster's
+	// public and private ones (nodes/nodegroup.ts), where EKS refuses it.
+	var private []any
+	for _, s := range p.Find("aws:ec2/subnet:Subnet") {
+		if strings.HasSuffix(s.Name, "-private") {
+			private = append(private, s.Name+"-id")
+		}
+	}
+	if !reflect.DeepEqual(ng["subnetIds"], private) || len(private) != 2 {
+		t.Errorf("system node group subnets %v, want the private ones %v", ng["subnetIds"], private)
 	}
 	if one(t, p, "aws:eks/addon:Addon", "cluster-pod-identity-agent").Inputs["addonName"] != "eks-pod-identity-agent" {
 		t.Error("no Pod Identity agent")

@@ -230,7 +230,7 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	if !args.AutoMode {
-		if c.SystemNodes, err = newSystemNodes(ctx, name, cluster, c.ClusterName, args, parent); err != nil {
+		if c.SystemNodes, err = newSystemNodes(ctx, name, cluster, c.ClusterName, net.privateSubnetIDs, args, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -276,14 +276,18 @@ func (a *EksArgs) validate() error {
 // and CoreDNS. (The cluster component makes kube-proxy and the VPC CNI
 // managed add-ons itself; with no default node group it leaves CoreDNS as
 // the self-managed copy EKS bootstraps, which nobody would upgrade.)
-func newSystemNodes(ctx *pulumi.Context, name string, cluster *eks.Cluster, clusterName pulumi.StringOutput, args *EksArgs, parent pulumi.ResourceOption) ([]pulumi.Resource, error) {
+func newSystemNodes(ctx *pulumi.Context, name string, cluster *eks.Cluster, clusterName pulumi.StringOutput, subnets pulumi.StringArray, args *EksArgs, parent pulumi.ResourceOption) ([]pulumi.Resource, error) {
 	role, err := NewNodeRole(ctx, name+"-system-node", args.Partition, args.Tags, parent)
 	if err != nil {
 		return nil, err
 	}
 	group, err := eks.NewManagedNodeGroup(ctx, name+"-system", &eks.ManagedNodeGroupArgs{
-		Cluster:       cluster,
-		NodeRole:      role.Role,
+		Cluster:  cluster,
+		NodeRole: role.Role,
+		// The private subnets: left out, pulumi-eks v3.9.1 takes the
+		// cluster's, public ones included (nodes/nodegroup.ts), where EKS
+		// refuses nodes without public addresses.
+		SubnetIds:     subnets,
 		InstanceTypes: pulumi.StringArray{pulumi.String(args.SystemNodeType)},
 		ScalingConfig: &awseks.NodeGroupScalingConfigArgs{
 			DesiredSize: pulumi.Int(args.SystemNodeCount),

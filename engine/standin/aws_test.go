@@ -2,7 +2,9 @@ package standin
 
 import (
 	"context"
+	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -90,5 +92,48 @@ func TestEKSMakesItsLogGroupUnlessItExists(t *testing.T) {
 	kept, _, _ := s.store.get("/aws/eks/b/cluster")
 	if kept.URN == "" || kept.Outputs["retentionInDays"] != 90.0 {
 		t.Errorf("the program's log group was not kept: %+v", kept)
+	}
+}
+
+// EKS refuses a node group in a public subnet that assigns no public
+// addresses, and takes one in a subnet that routes through a NAT gateway.
+func TestEKSRefusesNodeGroupsInPublicSubnetsWithoutPublicIPs(t *testing.T) {
+	s := newServer(t, "aws", Env{StateDir: t.TempDir()})
+	subnet := func(name string, mapsPublic bool, route resource.PropertyMap) string {
+		id, _ := create(t, s, "urn:pulumi:dev::edw::aws:ec2/subnet:Subnet::"+name, resource.PropertyMap{"mapPublicIpOnLaunch": resource.NewProperty(mapsPublic)})
+		table, _ := create(t, s, "urn:pulumi:dev::edw::aws:ec2/routeTable:RouteTable::"+name, resource.PropertyMap{
+			"routes": resource.NewProperty([]resource.PropertyValue{resource.NewProperty(route)}),
+		})
+		create(t, s, "urn:pulumi:dev::edw::aws:ec2/routeTableAssociation:RouteTableAssociation::"+name, resource.PropertyMap{
+			"subnetId": resource.NewProperty(id), "routeTableId": resource.NewProperty(table),
+		})
+		return id
+	}
+	igw, _ := create(t, s, "urn:pulumi:dev::edw::aws:ec2/internetGateway:InternetGateway::igw", resource.PropertyMap{})
+	nat, _ := create(t, s, "urn:pulumi:dev::edw::aws:ec2/natGateway:NatGateway::nat", resource.PropertyMap{})
+	public := subnet("public", false, resource.PropertyMap{"gatewayId": resource.NewProperty(igw)})
+	mapped := subnet("mapped", true, resource.PropertyMap{"gatewayId": resource.NewProperty(igw)})
+	private := subnet("private", false, resource.PropertyMap{"natGatewayId": resource.NewProperty(nat)})
+	for i, c := range []struct {
+		subnets []string
+		ok      bool
+	}{
+		{[]string{private}, true},
+		{[]string{mapped, private}, true},
+		{[]string{public, private}, false},
+	} {
+		var ids []resource.PropertyValue
+		for _, id := range c.subnets {
+			ids = append(ids, resource.NewProperty(id))
+		}
+		_, err := s.Create(context.Background(), &pulumirpc.CreateRequest{
+			Urn: fmt.Sprintf("urn:pulumi:dev::edw::aws:eks/nodeGroup:NodeGroup::system-%d", i),
+			Properties: wireOf(t, resource.PropertyMap{
+				"nodeGroupName": resource.NewProperty(fmt.Sprintf("system-%d", i)), "subnetIds": resource.NewProperty(ids),
+			}),
+		})
+		if (err == nil) != c.ok || (err != nil && !strings.Contains(err.Error(), "Ec2SubnetInvalidConfiguration")) {
+			t.Errorf("node group in %v: err = %v, want ok = %v", c.subnets, err, c.ok)
+		}
 	}
 }

@@ -75,6 +75,7 @@ var (
 	_ cloud   = (*dockerBuild)(nil)
 	_ finder  = (*store)(nil)
 	_ creator = (*aws)(nil)
+	_ refuser = (*aws)(nil)
 	_ refuser = (*azure)(nil)
 )
 

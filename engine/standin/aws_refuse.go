@@ -1,0 +1,67 @@
+package standin
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+)
+
+const (
+	subnetType      = "aws:ec2/subnet:Subnet"
+	routeTableType  = "aws:ec2/routeTable:RouteTable"
+	associationType = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+)
+
+// refuses answers as EKS does for a managed node group placed in a public
+// subnet (one whose route table sends traffic to an internet gateway) that
+// does not give its instances public addresses: CreateNodegroup fails with
+// Ec2SubnetInvalidConfiguration (Amazon EKS API reference, "Issue" codes;
+// Amazon EKS user guide, "Managed node groups": public subnets need
+// MapPublicIpOnLaunch). pulumi-eks v3.9.1 puts a node group given no
+// subnetIds in the cluster's subnetIds, public and private alike
+// (nodejs/eks/nodes/nodegroup.ts, "Compute the node group subnets";
+// nodejs/eks/cluster/cluster.ts, "Form the subnetIds").
+func (a *aws) refuses(typ string, in resource.PropertyMap, live finder) error {
+	if typ != "aws:eks/nodeGroup:NodeGroup" {
+		return nil
+	}
+	for _, id := range strs(in, "subnetIds") {
+		public, maps, err := subnetRoutes(id, live)
+		if err != nil {
+			return err
+		}
+		if public && !maps {
+			return fmt.Errorf("InvalidRequestException: Ec2SubnetInvalidConfiguration: subnet %s of node group %q is public (its route table routes to an internet gateway) and does not assign public IP addresses to instances launched into it", id, str(in, "nodeGroupName"))
+		}
+	}
+	return nil
+}
+
+// subnetRoutes reports whether the live subnet id routes to an internet
+// gateway through its route table, and whether it maps public addresses
+// on launch. A subnet the stand-in does not hold is not the program's to
+// judge.
+func subnetRoutes(id string, live finder) (public, mapsPublicIPs bool, err error) {
+	subnet, ok, err := live.find(func(r Resource) bool { return r.Type == subnetType && r.ID == id })
+	if err != nil || !ok {
+		return false, false, err
+	}
+	mapsPublicIPs, _ = subnet.Inputs["mapPublicIpOnLaunch"].(bool)
+	assoc, ok, err := live.find(func(r Resource) bool { return r.Type == associationType && r.Inputs["subnetId"] == id })
+	if err != nil || !ok {
+		return false, mapsPublicIPs, err
+	}
+	table, ok, err := live.find(func(r Resource) bool { return r.Type == routeTableType && r.ID == assoc.Inputs["routeTableId"] })
+	if err != nil || !ok {
+		return false, mapsPublicIPs, err
+	}
+	routes, _ := table.Inputs["routes"].([]any)
+	for _, r := range routes {
+		route, _ := r.(map[string]any)
+		if gw, _ := route["gatewayId"].(string); strings.HasPrefix(gw, awsIDPrefixes["aws:ec2/internetGateway:InternetGateway"]+"-") {
+			return true, mapsPublicIPs, nil
+		}
+	}
+	return false, mapsPublicIPs, nil
+}
