@@ -89,6 +89,13 @@ func TestAWSKarpenterPolicyIsUpstreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := policy(t, one(t, aws(t), "aws:iam/rolePolicy:RolePolicy", "workload-controller-policy"))
+	// Beside Karpenter's own statements, the one that lets EC2 create the
+	// Spot service-linked role in an account that never launched Spot.
+	want = append(want, statement{
+		Sid: karpenter.SpotServiceLinkedRoleSid, Action: []string{"iam:CreateServiceLinkedRole"},
+		Resource:  []string{"arn:aws:iam::123456789012:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot"},
+		Condition: map[string]any{"StringEquals": map[string]any{"iam:AWSServiceName": "spot.amazonaws.com"}},
+	})
 	if diff := policyDiff(got, want); len(diff) > 0 {
 		t.Errorf("the controller policy differs from Karpenter's:\n%s", strings.Join(diff, "\n"))
 	}
@@ -120,4 +127,18 @@ func policyDiff(got, want []statement) []string {
 		}
 	}
 	return diff
+}
+
+// Without spot among the capacity types the controller may not create the
+// Spot service-linked role.
+func TestAWSKarpenterSpotRoleOnlyWithSpot(t *testing.T) {
+	p, err := renderStack(t, "aws", map[string]string{"edw:karpenterCapacityTypes": "on-demand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range policy(t, one(t, p, "aws:iam/rolePolicy:RolePolicy", "workload-controller-policy")) {
+		if s.Sid == karpenter.SpotServiceLinkedRoleSid || slices.Contains(s.Action, "iam:CreateServiceLinkedRole") {
+			t.Errorf("on-demand only, the controller may still create a service-linked role: %+v", s)
+		}
+	}
 }

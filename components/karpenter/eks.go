@@ -3,6 +3,7 @@ package karpenter
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -190,7 +191,7 @@ func newController(ctx *pulumi.Context, name string, args *EksArgs, parent pulum
 		ClusterName:    args.ClusterName,
 		Namespace:      pulumi.String(Namespace),
 		ServiceAccount: ServiceAccount,
-		Statements:     controllerStatements(acct, nodeRole.Role.Arn, q.Arn, args.ClusterArn),
+		Statements:     controllerStatements(acct, nodeRole.Role.Arn, q.Arn, args.ClusterArn, slices.Contains(args.NodePool.CapacityTypes, "spot")),
 		Tags:           args.Tags,
 	}, parent)
 	if err != nil {

@@ -26,7 +26,37 @@ func (a account) ec2(resource string) pulumi.String {
 // the region, and the node role, interruption queue and cluster by ARN.
 // Describe and pricing calls have no resource-level scoping in IAM, so
 // those read-only statements name "*" and a region condition instead.
-func controllerStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.StringInput) []identity.Statement {
+//
+// With spot, one statement more than Karpenter's: EC2 creates the Spot
+// service-linked role on the first Spot launch of an account, with the
+// caller's permission to; without it the launch fails with
+// ServiceLinkedRoleCreationNotPermitted (Karpenter's troubleshooting page,
+// "Missing Service Linked Role"). Karpenter's docs ask for a hand step
+// instead; a Pulumi resource for the role would fail in every account that
+// has it already (terraform-aws-modules/terraform-aws-eks issue 2565).
+// The grant names that one role of that one service.
+func controllerStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.StringInput, spot bool) []identity.Statement {
+	statements := karpenterStatements(a, nodeRoleArn, queueArn, clusterArn)
+	if spot {
+		statements = append(statements, identity.Statement{
+			Sid:       SpotServiceLinkedRoleSid,
+			Actions:   []string{"iam:CreateServiceLinkedRole"},
+			Resources: pulumi.StringArray{pulumi.String(fmt.Sprintf("arn:%s:iam::%s:role/aws-service-role/%s/AWSServiceRoleForEC2Spot", a.partition, a.id, spotService))},
+			Condition: map[string]map[string]any{"StringEquals": {"iam:AWSServiceName": spotService}},
+		})
+	}
+	return statements
+}
+
+// SpotServiceLinkedRoleSid is the statement that lets EC2 create the Spot
+// service-linked role, and spotService the service it is linked to.
+const (
+	SpotServiceLinkedRoleSid = "AllowSpotServiceLinkedRoleCreation"
+	spotService              = "spot.amazonaws.com"
+)
+
+// karpenterStatements are the statements of Karpenter's published policy.
+func karpenterStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.StringInput) []identity.Statement {
 	owned := fmt.Sprintf("aws:ResourceTag/kubernetes.io/cluster/%s", a.cluster)
 	requestOwned := fmt.Sprintf("aws:RequestTag/kubernetes.io/cluster/%s", a.cluster)
 	inRegion := map[string]any{"aws:RequestedRegion": a.region}
