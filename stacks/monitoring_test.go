@@ -34,14 +34,20 @@ func TestAWSMonitoring(t *testing.T) {
 	alarms := map[string]string{}
 	for _, r := range p.Find("aws:cloudwatch/metricAlarm:MetricAlarm") {
 		in := r.Inputs
-		alarms[fmt.Sprint(in["metricName"])] = fmt.Sprintf("%v %v>%v", at(in, "dimensions", "QueueName"), in["statistic"], in["threshold"])
+		if r.Name != "monitoring-set-aside" {
+			alarms[fmt.Sprint(in["metricName"])] = fmt.Sprintf("%v %v>%v", at(in, "dimensions", "QueueName"), in["statistic"], in["threshold"])
+		}
 		if at(in, "alarmActions", 0) != topic || at(in, "okActions", 0) != topic || in["treatMissingData"] != "notBreaching" {
 			t.Errorf("%s: actions %v / %v, missing data %v; want the topic %v, notBreaching", r.Name, in["alarmActions"], in["okActions"], in["treatMissingData"], topic)
 		}
 	}
-	want := map[string]string{"ApproximateNumberOfMessagesVisible": "work-dlq Maximum>0", "ApproximateAgeOfOldestMessage": "work Maximum>600"}
+	want := map[string]string{"ApproximateAgeOfOldestMessage": "work Maximum>600"}
 	if fmt.Sprint(alarms) != fmt.Sprint(want) {
 		t.Errorf("alarms %v, want %v", alarms, want)
+	}
+	setAside := one(t, p, "aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-set-aside").Inputs
+	if at(setAside, "metricQueries", 0, "metric", "dimensions", "QueueName") != "work-dlq" {
+		t.Errorf("the set-aside alarm watches %v, want the dead-letter queue", at(setAside, "metricQueries", 0, "metric"))
 	}
 	if data := one(t, p, "aws:amp/ruleGroupNamespace:RuleGroupNamespace", "monitoring").Inputs["data"]; data != defaultRules(t) {
 		t.Errorf("the workspace's rules are not the tested ones:\n%v", data)
@@ -105,9 +111,21 @@ func TestAzureMonitoring(t *testing.T) {
 	if on := at(one(t, p, "azure-native:containerservice/v20241002preview:ManagedCluster", "cluster").Inputs, "azureMonitorProfile", "metrics", "enabled"); on != true {
 		t.Errorf("managed Prometheus on the cluster: %v", on)
 	}
-	settings := one(t, p, "kubernetes:core/v1:ConfigMap", "monitoring-scrape").Inputs
-	if at(settings, "metadata", "namespace") != "kube-system" || at(settings, "data", "pod-annotation-based-scraping") != `podannotationnamespaceregex = "^edw$"` {
-		t.Errorf("metrics agent settings %v", settings)
+	// AKS's own pod-annotation job labels kubernetes_namespace and
+	// kubernetes_pod_name, no node (Azure/prometheus-collector,
+	// podannotationsDefault.yml): the agent runs the job AWS's scraper runs,
+	// which labels what the rules and the dashboard read.
+	want, err := monitoring.ScrapeConfig("edw", "30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape := one(t, p, "kubernetes:core/v1:ConfigMap", "monitoring-scrape").Inputs
+	if at(scrape, "metadata", "namespace") != "kube-system" || at(scrape, "metadata", "name") != "ama-metrics-prometheus-config" ||
+		at(scrape, "data", "prometheus-config") != want || len(scrape["data"].(map[string]any)) != 1 {
+		t.Errorf("metrics agent's scrape config %v, want ama-metrics-prometheus-config with\n%s", scrape, want)
+	}
+	if len(p.Find("kubernetes:core/v1:ConfigMap")) != 1 {
+		t.Error("a second ConfigMap: the agent's pod-annotation job would scrape the consumers again, without namespace and node")
 	}
 	group := one(t, p, "azure-native:alertsmanagement:PrometheusRuleGroup", "monitoring").Inputs
 	if at(group, "scopes", 0) != wsID {
@@ -140,4 +158,61 @@ func TestBadAlertConfig(t *testing.T) {
 			t.Errorf("%s=%s: %v, want an error naming the key", key, value, err)
 		}
 	}
+}
+
+// The set-aside alarm tells of every message that reaches the dead-letter
+// queue, not only of the first: dead letters stay there for 14 days, so an
+// alarm on the queue's depth would stay in ALARM and never notify again.
+// The alarm is evaluated here as CloudWatch does (Maximum per period, the
+// DIFF of metric math, GreaterThanThreshold, one period) over a fortnight
+// of depths with two set-asides a week apart.
+func TestAWSSetAsideAlarmNotifiesEachTime(t *testing.T) {
+	in := one(t, aws(t), "aws:cloudwatch/metricAlarm:MetricAlarm", "monitoring-set-aside").Inputs
+	metric := at(in, "metricQueries", 0, "metric")
+	if at(metric, "period") != 600.0 || at(metric, "stat") != "Maximum" || at(metric, "metricName") != "ApproximateNumberOfMessagesVisible" {
+		t.Fatalf("set-aside alarm reads %v, want the dead-letter queue's depth, Maximum over the 10-minute window", at(in, "metricQueries", 0))
+	}
+	// The queue's depth each 10 minutes: 3 dead letters on day 1 and one
+	// more on day 8, all of them kept.
+	depths := make([]float64, 14*144)
+	for i := range depths {
+		switch {
+		case i >= 7*144:
+			depths[i] = 4
+		case i >= 144:
+			depths[i] = 3
+		}
+	}
+	if got := alarmNotifications(t, in, depths); got != 2 {
+		t.Errorf("the alarm went into ALARM %d times for two set-asides, want 2", got)
+	}
+}
+
+// alarmNotifications counts the OK -> ALARM transitions of a one-period
+// alarm over values, given its metric queries: the metric alone, or the
+// DIFF expression of it.
+func alarmNotifications(t *testing.T, alarm map[string]any, values []float64) int {
+	t.Helper()
+	series := values
+	if expr := at(alarm, "metricQueries", 1, "expression"); expr != nil {
+		if expr != "DIFF("+fmt.Sprint(at(alarm, "metricQueries", 0, "id"))+")" || at(alarm, "metricQueries", 1, "returnData") != true {
+			t.Fatalf("expression %v: the evaluator knows DIFF of the first query only", expr)
+		}
+		series = nil
+		for i := 1; i < len(values); i++ {
+			series = append(series, values[i]-values[i-1])
+		}
+	}
+	threshold, _ := alarm["threshold"].(float64)
+	if alarm["comparisonOperator"] != "GreaterThanThreshold" || alarm["evaluationPeriods"] != 1.0 {
+		t.Fatalf("alarm %v %v: the evaluator knows one-period GreaterThanThreshold only", alarm["comparisonOperator"], alarm["evaluationPeriods"])
+	}
+	alarming, n := false, 0
+	for _, v := range series {
+		if v > threshold && !alarming {
+			n++
+		}
+		alarming = v > threshold
+	}
+	return n
 }

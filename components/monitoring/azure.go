@@ -2,7 +2,6 @@ package monitoring
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/insights/v2"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -19,10 +18,16 @@ const (
 	prometheusStream = "Microsoft-PrometheusMetrics"
 	// destination names the workspace inside the collection rule.
 	destination = "workspace"
-	// metricsSettings is the ConfigMap AKS's metrics agent reads in
-	// kube-system; podannotationnamespaceregex turns on the scraping of
-	// annotated pods, off by default.
-	metricsSettings = "ama-metrics-settings-configmap"
+	// scrapeConfigMap holds the custom scrape jobs of AKS's metrics agent
+	// in kube-system, and scrapeConfigKey the Prometheus configuration in
+	// it (learn.microsoft.com, "Customize scraping of Prometheus metrics in
+	// Azure Monitor"). The agent's own pod-annotation job is left off: it
+	// labels series kubernetes_namespace and kubernetes_pod_name, and no
+	// node (Azure/prometheus-collector, otelcollector/configmapparser/
+	// default-prom-configs/podannotationsDefault.yml), where the rules and
+	// the dashboard, like AWS's scraper, read namespace, pod and node.
+	scrapeConfigMap = "ama-metrics-prometheus-config"
+	scrapeConfigKey = "prometheus-config"
 	// ruleInterval is how often Azure evaluates the rules.
 	ruleInterval = "PT1M"
 	// actionGroupShortName is what SMS and e-mails show (12 characters
@@ -139,12 +144,10 @@ func NewAzure(ctx *pulumi.Context, name string, args *AzureArgs, opts ...pulumi.
 		return nil, err
 	}
 	if _, err := corev1.NewConfigMap(ctx, name+"-scrape", &corev1.ConfigMapArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(metricsSettings), Namespace: pulumi.String("kube-system")},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(scrapeConfigMap), Namespace: pulumi.String("kube-system")},
 		Data: pulumi.StringMap{
-			"schema-version": pulumi.String("v1"),
-			"config-version": pulumi.String("1"),
-			"pod-annotation-based-scraping": args.Namespace.ToStringOutput().ApplyT(func(ns string) string {
-				return fmt.Sprintf("podannotationnamespaceregex = %q", "^"+regexp.QuoteMeta(ns)+"$")
+			scrapeConfigKey: args.Namespace.ToStringOutput().ApplyT(func(ns string) (string, error) {
+				return ScrapeConfig(ns, scrapeInterval)
 			}).(pulumi.StringOutput),
 		},
 	}, parent); err != nil {

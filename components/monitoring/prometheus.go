@@ -6,6 +6,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// scrapeInterval is the shortest AWS's managed scraper takes; AKS's agent
+// scrapes as often.
+const scrapeInterval = "30s"
+
 // ScrapeConfig is a Prometheus scrape configuration for the pods of
 // namespace that ask for it with the prometheus.io annotations, as the
 // workload's pods do; each series keeps the namespace and pod it came from.
