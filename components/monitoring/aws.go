@@ -2,6 +2,8 @@ package monitoring
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/amp"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -15,10 +17,10 @@ import (
 const AwsToken = "edw:monitoring:Aws"
 
 const (
-	// sqsMetricPeriod is SQS's one-minute metric interval.
+	// sqsNamespace holds the queues' metrics, and sqsMetricPeriod is
+	// their one-minute interval.
+	sqsNamespace    = "AWS/SQS"
 	sqsMetricPeriod = 60
-	// scrapeInterval is the managed scraper's shortest.
-	scrapeInterval = "30s"
 )
 
 // AwsArgs configure the AWS monitoring.
@@ -88,24 +90,46 @@ func NewAws(ctx *pulumi.Context, name string, args *AwsArgs, opts ...pulumi.Reso
 			return nil, err
 		}
 	}
-	alarms := []*cloudwatch.MetricAlarmArgs{{
-		AlarmDescription: pulumi.String("Messages wait in the dead-letter queue: they were received " +
-			"too often without being written, and wait there for someone to look."),
-		MetricName: pulumi.String("ApproximateNumberOfMessagesVisible"),
-		Dimensions: pulumi.StringMap{"QueueName": args.DeadLetterQueueName},
-		Threshold:  pulumi.Float64(float64(args.Thresholds.SetAside)),
-	}, {
-		AlarmDescription: pulumi.String(fmt.Sprintf("The oldest message of the work queue waited more than %d s: "+
-			"the consumers do not keep up, or do not run.", args.Thresholds.BacklogAgeSeconds)),
-		MetricName: pulumi.String("ApproximateAgeOfOldestMessage"),
-		Dimensions: pulumi.StringMap{"QueueName": args.QueueName},
-		Threshold:  pulumi.Float64(float64(args.Thresholds.BacklogAgeSeconds)),
-	}}
-	for i, suffix := range []string{"-set-aside", "-backlog-age"} {
-		a := alarms[i]
-		a.Namespace = pulumi.String("AWS/SQS")
-		a.Statistic = pulumi.String("Maximum")
-		a.Period = pulumi.Int(sqsMetricPeriod)
+	window := int(args.Thresholds.Window.Seconds())
+	alarms := map[string]*cloudwatch.MetricAlarmArgs{
+		"-set-aside": {
+			AlarmDescription: pulumi.String(fmt.Sprintf("More than %d messages reached the dead-letter queue in %s: they were "+
+				"received too often without being written, and wait there for someone to look.", args.Thresholds.SetAside, args.Thresholds.Window)),
+			// What arrived in the window is the rise of the queue's depth.
+			// The depth itself counts every dead letter still kept (14
+			// days): an alarm on it would stay in ALARM after the first and
+			// never tell of the next. NumberOfMessagesSent leaves out what
+			// the redrive policy moves (Amazon SQS developer guide,
+			// "Available CloudWatch metrics for Amazon SQS").
+			MetricQueries: cloudwatch.MetricAlarmMetricQueryArray{
+				cloudwatch.MetricAlarmMetricQueryArgs{
+					Id: pulumi.String("depth"),
+					Metric: &cloudwatch.MetricAlarmMetricQueryMetricArgs{
+						Namespace: pulumi.String(sqsNamespace), MetricName: pulumi.String("ApproximateNumberOfMessagesVisible"),
+						Dimensions: pulumi.StringMap{"QueueName": args.DeadLetterQueueName},
+						Period:     pulumi.Int(window), Stat: pulumi.String("Maximum"),
+					},
+				},
+				cloudwatch.MetricAlarmMetricQueryArgs{
+					Id: pulumi.String("setAside"), Expression: pulumi.String("DIFF(depth)"),
+					Label: pulumi.String("messages set aside"), ReturnData: pulumi.Bool(true),
+				},
+			},
+			Threshold: pulumi.Float64(float64(args.Thresholds.SetAside)),
+		},
+		"-backlog-age": {
+			AlarmDescription: pulumi.String(fmt.Sprintf("The oldest message of the work queue waited more than %d s: "+
+				"the consumers do not keep up, or do not run.", args.Thresholds.BacklogAgeSeconds)),
+			Namespace:  pulumi.String(sqsNamespace),
+			MetricName: pulumi.String("ApproximateAgeOfOldestMessage"),
+			Dimensions: pulumi.StringMap{"QueueName": args.QueueName},
+			Statistic:  pulumi.String("Maximum"),
+			Period:     pulumi.Int(sqsMetricPeriod),
+			Threshold:  pulumi.Float64(float64(args.Thresholds.BacklogAgeSeconds)),
+		},
+	}
+	for _, suffix := range slices.Sorted(maps.Keys(alarms)) {
+		a := alarms[suffix]
 		a.EvaluationPeriods = pulumi.Int(1)
 		a.ComparisonOperator = pulumi.String("GreaterThanThreshold")
 		// An empty queue stops reporting after a while: silence is not
