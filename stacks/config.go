@@ -70,7 +70,7 @@ type Config struct {
 		MinReplicas            int `key:"kedaMinReplicas" default:"0" help:"Fewest consumer pods (0 scales to zero when the queue is empty)."`
 		MaxReplicas            int `key:"kedaMaxReplicas" default:"100" help:"Most consumer pods."`
 		QueueLength            int `key:"kedaQueueLength" default:"5" help:"Target messages per consumer pod."`
-		ActivationQueueLength  int `key:"kedaActivationQueueLength" default:"0" help:"Messages needed to scale from zero."`
+		ActivationQueueLength  int `key:"kedaActivationQueueLength" default:"0" help:"Messages needed to scale from zero; with kedaMinReplicas 0, a smaller backlog waits with no consumer (the program warns)."`
 		PollingInterval        int `key:"kedaPollingIntervalSeconds" default:"10" help:"Seconds between KEDA's queue-length checks."`
 		CooldownPeriod         int `key:"kedaCooldownPeriodSeconds" default:"60" help:"Seconds after the last activity before scaling to zero."`
 		ScaleDownWindowSeconds int `key:"kedaScaleDownWindowSeconds" default:"30" help:"Seconds a lower replica recommendation must last before the consumers scale in (the HPA's scale-down stabilization; Kubernetes' default 300 keeps replicas rising after the queue drains)."`
@@ -423,6 +423,21 @@ func (c *Config) validate() error {
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errors.Join(errs...)
+}
+
+// Warnings are settings that are valid but that a user may not want, each
+// naming its key and what it costs.
+func (c *Config) Warnings() []string {
+	var w []string
+	if k := c.Keda; k.MinReplicas == 0 && k.ActivationQueueLength > 0 {
+		// KEDA starts the first consumer only above the activation
+		// length; below it no consumer runs, so no consumer-side metric
+		// sees the messages either.
+		w = append(w, fmt.Sprintf("%s:kedaActivationQueueLength is %d with %s:kedaMinReplicas 0: up to %d messages wait with no consumer "+
+			"until more arrive, or until the queue's retention deletes them; set it to 0 unless a backlog that small may wait",
+			Namespace, k.ActivationQueueLength, Namespace, k.ActivationQueueLength))
+	}
+	return w
 }
 
 // validateAlerts checks the alerts' target and thresholds.

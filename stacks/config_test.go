@@ -189,3 +189,36 @@ func TestReadmeListsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+// A backlog below the activation length waits with no consumer when the
+// minimum is zero: the program warns, and no committed stack does it.
+func TestStrandedBacklogWarns(t *testing.T) {
+	cfg, err := Load("dev", get(map[string]string{"edw:cloud": "azure", "edw:kedaActivationQueueLength": "20"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := cfg.Warnings(); len(w) != 1 || !strings.Contains(w[0], "edw:kedaActivationQueueLength is 20") {
+		t.Errorf("warnings %q, want one on the activation length", w)
+	}
+	cfg, err = Load("dev", get(map[string]string{"edw:cloud": "azure", "edw:kedaActivationQueueLength": "20", "edw:kedaMinReplicas": "1"}))
+	if err != nil || len(cfg.Warnings()) != 0 {
+		t.Errorf("with a consumer always running: %v, warnings %q", err, cfg.Warnings())
+	}
+	for _, stack := range []string{"aws", "azure"} {
+		b, err := os.ReadFile(fmt.Sprintf("Pulumi.%s.yaml", stack))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var file struct{ Config map[string]string }
+		if err := yaml.Unmarshal(b, &file); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(stack, get(file.Config))
+		if err != nil {
+			t.Fatalf("%s: %v", stack, err)
+		}
+		if w := cfg.Warnings(); len(w) > 0 {
+			t.Errorf("Pulumi.%s.yaml: %q", stack, w)
+		}
+	}
+}

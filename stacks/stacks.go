@@ -35,6 +35,11 @@ func Program(ctx *pulumi.Context) (Outputs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
+	for _, w := range cfg.Warnings() {
+		if err := ctx.Log.Warn(w, nil); err != nil {
+			return nil, err
+		}
+	}
 	return Build(ctx, cfg)
 }
 
