@@ -94,8 +94,8 @@ KEDA_DIR = $$(cd conformance/keda && $(GO) list -m -f '{{.Dir}}' github.com/keda
 KARPENTER_DIR = $$(cd lab/tools/karpenter && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/karpenter)
 # The node classes the stacks create are checked by their own CRDs, at the
 # versions the program pins.
-NODECLASS_VERSION = $$(sed -n 's/^\tChartVersion *= "\(.*\)"/\1/p' components/karpenter/eks.go)
-NAP_VERSION = $$(sed -n 's/^\tNapSchemaVersion *= "\(.*\)"/\1/p' components/karpenter/nap.go)
+NODECLASS_VERSION = $$(sed -n 's/^const Karpenter = "\(.*\)"/\1/p' versions/versions.go)
+NAP_VERSION = $$(sed -n 's/^const KarpenterAzure = "\(.*\)"/\1/p' versions/versions.go)
 MODULE_DIR = $$($(GO) mod download -json $(1) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')
 LAB_CRDS = -keda-crds "$(KEDA_DIR)/config/crd/bases/*.yaml" \
 	-karpenter-crds "$(KARPENTER_DIR)/kwok/charts/crds/*.yaml,$(KARPENTER_DIR)/kwok/apis/crds/*.yaml,$(call MODULE_DIR,github.com/aws/karpenter-provider-aws@v$(NODECLASS_VERSION))/pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml,$(call MODULE_DIR,github.com/Azure/karpenter-provider-azure@v$(NAP_VERSION))/pkg/apis/crds/karpenter.azure.com_aksnodeclasses.yaml"

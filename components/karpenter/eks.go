@@ -18,6 +18,7 @@ import (
 	"github.com/edw-project/edw/components/cluster"
 	"github.com/edw-project/edw/components/identity"
 	"github.com/edw-project/edw/components/queue"
+	"github.com/edw-project/edw/versions"
 )
 
 // EksToken is the component's type token.
@@ -26,7 +27,7 @@ const EksToken = "edw:karpenter:Eks"
 const (
 	// ChartVersion pins the Karpenter and karpenter-crd charts (and so the
 	// CRDs the manifests are checked against).
-	ChartVersion = "1.6.3"
+	ChartVersion = versions.Karpenter
 	chartRepo    = "oci://public.ecr.aws/karpenter/karpenter"
 	crdChartRepo = "oci://public.ecr.aws/karpenter/karpenter-crd"
 	// Namespace and ServiceAccount run the controller.
@@ -51,6 +52,7 @@ var interruptionEvents = []struct{ name, source, detailType string }{
 	{"spot-interruption", "aws.ec2", "EC2 Spot Instance Interruption Warning"},
 	{"rebalance", "aws.ec2", "EC2 Instance Rebalance Recommendation"},
 	{"state-change", "aws.ec2", "EC2 Instance State-change Notification"},
+	{"capacity-reservation-interruption", "aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"},
 }
 
 // EksArgs configure Karpenter and the workload's NodePool.

@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/edw-project/edw/versions"
 )
 
 // NapToken is the component's type token.
@@ -16,7 +18,7 @@ const (
 	// NapSchemaVersion is the Azure Karpenter provider whose AKSNodeClass
 	// and NodePool schemas the manifests are written (and checked) against;
 	// AKS runs node auto-provisioning itself.
-	NapSchemaVersion = "1.6.3"
+	NapSchemaVersion = versions.KarpenterAzure
 	// AKSNodeClassAPIVersion is the node class API of AKS node
 	// auto-provisioning.
 	AKSNodeClassAPIVersion = "karpenter.azure.com/v1beta1"

@@ -20,7 +20,8 @@ func (a account) ec2(resource string) pulumi.String {
 
 // controllerStatements is the Karpenter controller's policy, statement for
 // statement the one Karpenter publishes for its version (getting-started
-// cloudformation.yaml, KarpenterControllerPolicy): instances, fleets and
+// cloudformation.yaml, its six KarpenterController*Policy documents in one):
+// instances, fleets and
 // launch templates only with this cluster's tags, instance profiles created
 // only with them and changed only when they carry them, reads limited to
 // the region, and the node role, interruption queue and cluster by ARN.
@@ -75,7 +76,7 @@ func karpenterStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.Str
 		Resources: pulumi.StringArray{
 			pulumi.String(fmt.Sprintf("arn:%s:ec2:%s::image/*", a.partition, a.region)),
 			pulumi.String(fmt.Sprintf("arn:%s:ec2:%s::snapshot/*", a.partition, a.region)),
-			a.ec2("security-group/*"), a.ec2("subnet/*"), a.ec2("capacity-reservation/*"),
+			a.ec2("security-group/*"), a.ec2("subnet/*"), a.ec2("capacity-reservation/*"), a.ec2("placement-group/*"),
 		},
 	}, {
 		Sid:       "AllowScopedEC2LaunchTemplateAccessActions",
@@ -88,7 +89,7 @@ func karpenterStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.Str
 	}, {
 		Sid:       "AllowScopedEC2InstanceActionsWithTags",
 		Actions:   []string{"ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"},
-		Resources: append(launched[:len(launched):len(launched)], a.ec2("capacity-reservation/*")),
+		Resources: launched,
 		Condition: map[string]map[string]any{
 			"StringEquals": {requestOwned: "owned", "aws:RequestTag/eks:eks-cluster-name": a.cluster},
 			"StringLike":   {"aws:RequestTag/karpenter.sh/nodepool": "*"},
@@ -122,9 +123,9 @@ func karpenterStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.Str
 	}, {
 		Sid: "AllowRegionalReadActions",
 		Actions: []string{
-			"ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings",
-			"ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory",
-			"ec2:DescribeSubnets",
+			"ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceStatus",
+			"ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribePlacementGroups",
+			"ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets",
 		},
 		Resources: pulumi.StringArray{pulumi.String("*")},
 		Condition: map[string]map[string]any{"StringEquals": inRegion},
@@ -175,6 +176,16 @@ func karpenterStatements(a account, nodeRoleArn, queueArn, clusterArn pulumi.Str
 		Sid:       "AllowInstanceProfileReadActions",
 		Actions:   []string{"iam:GetInstanceProfile"},
 		Resources: profiles,
+	}, {
+		// Listing has no resource-level scoping in IAM.
+		Sid:       "AllowUnscopedInstanceProfileListAction",
+		Actions:   []string{"iam:ListInstanceProfiles"},
+		Resources: pulumi.StringArray{pulumi.String("*")},
+	}, {
+		Sid:       "AllowZonalShiftStatusReadOnly",
+		Actions:   []string{"arc-zonal-shift:GetManagedResource"},
+		Resources: pulumi.StringArray{pulumi.String("*")},
+		Condition: map[string]map[string]any{"StringEquals": {"arc-zonal-shift:ResourceIdentifier": clusterArn}},
 	}, {
 		Sid:       "AllowAPIServerEndpointDiscovery",
 		Actions:   []string{"eks:DescribeCluster"},

@@ -12,6 +12,8 @@ import (
 	helmv4 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v4"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/edw-project/edw/versions"
 )
 
 // Token is the component's type token.
@@ -20,7 +22,7 @@ const Token = "edw:keda:Scaler"
 const (
 	// ChartVersion pins the KEDA Helm chart (and so the CRDs the
 	// manifests are checked against).
-	ChartVersion = "2.18.1"
+	ChartVersion = versions.Keda
 	chartRepo    = "https://kedacore.github.io/charts"
 	// Namespace and OperatorServiceAccount are where the chart runs the
 	// operator, whose identity reads the queue.
