@@ -40,6 +40,10 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	autoMode := cfg.Karpenter.Mode == "auto"
 	part := cluster.Partition{Name: partition.Partition, DNSSuffix: partition.DnsSuffix}
 
+	if err := checkEksVersion(ctx, cfg.Cluster.Version, cfg.Cluster.SupportType); err != nil {
+		return nil, err
+	}
+
 	// Infrastructure.
 	eks, err := cluster.NewEks(ctx, "cluster", &cluster.EksArgs{
 		Name: cfg.Cluster.Name, Version: cfg.Cluster.Version, VpcCidr: cfg.Cluster.VpcCidr,
@@ -47,8 +51,8 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		SystemNodeType:    cfg.Cluster.SystemNodeType, SystemNodeCount: cfg.Cluster.SystemNodeCount,
 		AutoMode: autoMode, Partition: part,
 		EndpointAccess: cluster.EndpointAccess(cfg.Cluster.EndpointAccess), PublicAccessCidrs: cfg.Cluster.PublicAccessCidrs,
-		LogRetentionDays: cfg.Cluster.LogRetentionDays,
-		Tags:             tags,
+		SupportType: cfg.Cluster.SupportType, LogRetentionDays: cfg.Cluster.LogRetentionDays,
+		Tags: tags,
 	})
 	if err != nil {
 		return nil, err

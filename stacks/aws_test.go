@@ -383,8 +383,8 @@ func TestAWSKarpenter(t *testing.T) {
 	if c := one(t, p, "kubernetes:helm.sh/v4:Chart", "consumer-keda").Inputs; c["version"] != keda.ChartVersion {
 		t.Errorf("keda chart version %v", c["version"])
 	}
-	if n := len(p.Find("aws:cloudwatch/eventRule:EventRule")); n != 4 {
-		t.Errorf("%d interruption rules, want 4", n)
+	if n := len(p.Find("aws:cloudwatch/eventRule:EventRule")); n != 5 {
+		t.Errorf("%d interruption rules, want Karpenter's 5", n)
 	}
 	tagged := 0
 	for _, s := range p.Find("aws:ec2/subnet:Subnet") {
@@ -691,6 +691,26 @@ func TestScaledObjectBehaviorFollowsTheQueue(t *testing.T) {
 		}
 		if at(behavior, "scaleUp", "selectPolicy") != "Max" || at(behavior, "scaleUp", "policies", 1, "value") != float64(4) {
 			t.Errorf("scale-up %v", at(behavior, "scaleUp"))
+		}
+	}
+}
+
+// EKS is asked which versions it offers before anything is created: a
+// version in extended support needs edw:clusterSupportType EXTENDED, one
+// it does not offer is refused, each naming the key and what to set.
+func TestEksVersionIsChecked(t *testing.T) {
+	for _, c := range []struct {
+		overrides map[string]string
+		want      string
+	}{
+		{map[string]string{"edw:clusterVersion": "1.34"}, "extended support only, at $0.60 a cluster-hour instead of $0.10: set a version in standard support (1.35, 1.36)"},
+		{map[string]string{"edw:clusterVersion": "1.29"}, "edw:clusterVersion is 1.29, which EKS does not offer: set one of 1.35, 1.36"},
+		{map[string]string{"edw:clusterVersion": "1.34", "edw:clusterSupportType": "EXTENDED"}, ""},
+		{map[string]string{"edw:clusterSupportType": "LONG"}, `edw:clusterSupportType is "LONG": want STANDARD or EXTENDED`},
+	} {
+		_, err := renderStack(t, "aws", c.overrides)
+		if (err == nil) != (c.want == "") || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%v: %v, want %q", c.overrides, err, c.want)
 		}
 	}
 }

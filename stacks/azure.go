@@ -3,6 +3,7 @@ package stacks
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
 	"github.com/pulumi/pulumi-azure-native-sdk/resources/v2"
@@ -49,6 +50,9 @@ func (c *Config) prometheusTriggers() []keda.Trigger {
 // KEDA add-on, Storage Queue, a Storage or Cosmos DB table, ACR, workload
 // identities and the workload.
 func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
+	if err := checkAksVersion(cfg.Cluster.Version, time.Now()); err != nil {
+		return nil, err
+	}
 	client, err := authorization.GetClientConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("azure subscription: %w", err)

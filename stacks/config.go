@@ -17,6 +17,7 @@ import (
 	"github.com/edw-project/edw/components/monitoring"
 	"github.com/edw-project/edw/components/store"
 	"github.com/edw-project/edw/components/workload"
+	"github.com/edw-project/edw/versions"
 )
 
 // Namespace is the config namespace of every key below: edw:<key>.
@@ -43,7 +44,8 @@ type Config struct {
 
 	Cluster struct {
 		Name                 string   `key:"clusterName" help:"Cluster name; default edw-<stack>."`
-		Version              string   `key:"clusterVersion" default:"1.33" help:"Kubernetes version."`
+		Version              string   `key:"clusterVersion" default:"1.36" help:"Kubernetes minor version; it must be in the cloud's standard support (the program checks it)."`
+		SupportType          string   `key:"clusterSupportType" default:"STANDARD" help:"AWS: what EKS does when edw:clusterVersion leaves standard support: STANDARD upgrades the control plane to the next version; EXTENDED keeps it, at $0.60 a cluster-hour instead of $0.10."`
 		AvailabilityZones    int      `key:"clusterAvailabilityZones" default:"2" help:"AWS: availability zones of the VPC (2 or 3), each with a private subnet, a public subnet and a NAT gateway."`
 		VpcCidr              string   `key:"clusterVpcCidr" default:"10.0.0.0/16" help:"AWS: VPC address range (a /16)."`
 		SystemNodeType       string   `key:"clusterSystemNodeType" help:"Instance type (AWS) or VM size (Azure) of the system nodes, where the controllers run; default m6i.large or Standard_D4ds_v5."`
@@ -96,7 +98,7 @@ type Config struct {
 		ConsolidateAfter       string   `key:"karpenterConsolidateAfter" default:"1m" help:"How long a node must be empty or underused before Karpenter consolidates it."`
 		ExpireAfter            string   `key:"karpenterExpireAfter" default:"720h" help:"Age at which Karpenter replaces a node."`
 		TerminationGracePeriod string   `key:"karpenterTerminationGracePeriod" default:"5m" help:"Longest a node may take to drain (its consumers carry do-not-disrupt); at least a consumer pod's grace period, edw:consumerShutdownTimeoutSeconds + 10 s."`
-		AMIAlias               string   `key:"karpenterAmiAlias" default:"al2023@v20250915" help:"AWS: EC2NodeClass AMI alias, pinned (al2023@v<date> or bottlerocket@v<version>); move it deliberately, see Upgrades."`
+		AMIAlias               string   `key:"karpenterAmiAlias" default:"al2023@v20260903" help:"AWS: EC2NodeClass AMI alias, pinned (al2023@v<date> or bottlerocket@v<version>); a release built for edw:clusterVersion (awslabs/amazon-eks-ami releases)."`
 		SKUFamilies            []string `key:"karpenterSkuFamilies" default:"D" help:"Azure: VM families node auto-provisioning may launch."`
 		ImageFamily            string   `key:"karpenterImageFamily" default:"AzureLinux" help:"Azure: AKSNodeClass image family (AzureLinux or Ubuntu2204)."`
 		OSDiskSizeGB           int      `key:"karpenterOsDiskSizeGB" default:"128" help:"Azure: OS disk of each node, in GB."`
@@ -273,6 +275,7 @@ var (
 	nodeOSUpgradeChannels = []string{"NodeImage", "SecurityPatch", "Unmanaged", "None"}
 	weekdays              = []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
 	guid                  = regexp.MustCompile(`^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$`)
+	supportTypes          = []string{supportStandard, supportExtended}
 	endpointAccesses      = []string{string(cluster.EndpointPublicAndPrivate), string(cluster.EndpointPublic), string(cluster.EndpointPrivate)}
 	// logRetentions are the retentions CloudWatch Logs accepts, in days.
 	logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -300,7 +303,10 @@ func (c *Config) validate() error {
 		bad("clusterName", "is %q: want 2-39 lowercase letters, digits and '-', starting with a letter", c.Cluster.Name)
 	}
 	if !k8sVersion.MatchString(c.Cluster.Version) {
-		bad("clusterVersion", "is %q: want a Kubernetes minor version like 1.33", c.Cluster.Version)
+		bad("clusterVersion", "is %q: want a Kubernetes minor version like %s", c.Cluster.Version, versions.Kubernetes)
+	}
+	if !slices.Contains(supportTypes, c.Cluster.SupportType) {
+		bad("clusterSupportType", "is %q: want %s", c.Cluster.SupportType, strings.Join(supportTypes, " or "))
 	}
 	if c.Cluster.AvailabilityZones < 2 || c.Cluster.AvailabilityZones > 3 {
 		bad("clusterAvailabilityZones", "is %d: want 2 or 3", c.Cluster.AvailabilityZones)

@@ -11,74 +11,37 @@ import (
 )
 
 // karpenterControllerPolicy is the controller policy Karpenter publishes
-// for the chart version the program installs (karpenter-provider-aws v1.6,
-// getting-started cloudformation.yaml, KarpenterControllerPolicy), with
-// its ${...} parameters left in.
+// for the chart version the program installs (karpenter-provider-aws
+// v1.14, website/content/en/v1.14/getting-started/
+// getting-started-with-karpenter/cloudformation.yaml, its six
+// KarpenterController*Policy documents in order), with its ${...}
+// parameters left in.
 const karpenterControllerPolicy = `[
- {"Sid": "AllowScopedEC2InstanceAccessActions", "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
-  "Resource": ["arn:${Partition}:ec2:${Region}::image/*", "arn:${Partition}:ec2:${Region}::snapshot/*",
-   "arn:${Partition}:ec2:${Region}:*:security-group/*", "arn:${Partition}:ec2:${Region}:*:subnet/*",
-   "arn:${Partition}:ec2:${Region}:*:capacity-reservation/*"]},
- {"Sid": "AllowScopedEC2LaunchTemplateAccessActions", "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
-  "Resource": ["arn:${Partition}:ec2:${Region}:*:launch-template/*"],
-  "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}": "owned"},
-   "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}},
- {"Sid": "AllowScopedEC2InstanceActionsWithTags", "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
-  "Resource": ["arn:${Partition}:ec2:${Region}:*:fleet/*", "arn:${Partition}:ec2:${Region}:*:instance/*",
-   "arn:${Partition}:ec2:${Region}:*:volume/*", "arn:${Partition}:ec2:${Region}:*:network-interface/*",
-   "arn:${Partition}:ec2:${Region}:*:launch-template/*", "arn:${Partition}:ec2:${Region}:*:spot-instances-request/*",
-   "arn:${Partition}:ec2:${Region}:*:capacity-reservation/*"],
-  "Condition": {"StringEquals": {"aws:RequestTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:RequestTag/eks:eks-cluster-name": "${ClusterName}"},
-   "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
- {"Sid": "AllowScopedResourceCreationTagging", "Action": ["ec2:CreateTags"],
-  "Resource": ["arn:${Partition}:ec2:${Region}:*:fleet/*", "arn:${Partition}:ec2:${Region}:*:instance/*",
-   "arn:${Partition}:ec2:${Region}:*:volume/*", "arn:${Partition}:ec2:${Region}:*:network-interface/*",
-   "arn:${Partition}:ec2:${Region}:*:launch-template/*", "arn:${Partition}:ec2:${Region}:*:spot-instances-request/*"],
-  "Condition": {"StringEquals": {"aws:RequestTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:RequestTag/eks:eks-cluster-name": "${ClusterName}",
-    "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]},
-   "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
- {"Sid": "AllowScopedResourceTagging", "Action": ["ec2:CreateTags"], "Resource": ["arn:${Partition}:ec2:${Region}:*:instance/*"],
-  "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}": "owned"},
-   "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
-   "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": "${ClusterName}"},
-   "ForAllValues:StringEquals": {"aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]}}},
- {"Sid": "AllowScopedDeletion", "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
-  "Resource": ["arn:${Partition}:ec2:${Region}:*:instance/*", "arn:${Partition}:ec2:${Region}:*:launch-template/*"],
-  "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}": "owned"},
-   "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}},
- {"Sid": "AllowRegionalReadActions", "Action": ["ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances",
-   "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups",
-   "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets"],
-  "Resource": ["*"], "Condition": {"StringEquals": {"aws:RequestedRegion": "${Region}"}}},
+ {"Sid": "AllowScopedEC2InstanceAccessActions", "Action": ["ec2:RunInstances", "ec2:CreateFleet"], "Resource": ["arn:${Partition}:ec2:${Region}::image/*", "arn:${Partition}:ec2:${Region}::snapshot/*", "arn:${Partition}:ec2:${Region}:*:security-group/*", "arn:${Partition}:ec2:${Region}:*:subnet/*", "arn:${Partition}:ec2:${Region}:*:capacity-reservation/*", "arn:${Partition}:ec2:${Region}:*:placement-group/*"]},
+ {"Sid": "AllowScopedEC2LaunchTemplateAccessActions", "Action": ["ec2:RunInstances", "ec2:CreateFleet"], "Resource": ["arn:${Partition}:ec2:${Region}:*:launch-template/*"], "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}": "owned"}, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}},
+ {"Sid": "AllowScopedEC2InstanceActionsWithTags", "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"], "Resource": ["arn:${Partition}:ec2:${Region}:*:fleet/*", "arn:${Partition}:ec2:${Region}:*:instance/*", "arn:${Partition}:ec2:${Region}:*:volume/*", "arn:${Partition}:ec2:${Region}:*:network-interface/*", "arn:${Partition}:ec2:${Region}:*:launch-template/*", "arn:${Partition}:ec2:${Region}:*:spot-instances-request/*"], "Condition": {"StringEquals": {"aws:RequestTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:RequestTag/eks:eks-cluster-name": "${ClusterName}"}, "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
+ {"Sid": "AllowScopedResourceCreationTagging", "Action": ["ec2:CreateTags"], "Resource": ["arn:${Partition}:ec2:${Region}:*:fleet/*", "arn:${Partition}:ec2:${Region}:*:instance/*", "arn:${Partition}:ec2:${Region}:*:volume/*", "arn:${Partition}:ec2:${Region}:*:network-interface/*", "arn:${Partition}:ec2:${Region}:*:launch-template/*", "arn:${Partition}:ec2:${Region}:*:spot-instances-request/*"], "Condition": {"StringEquals": {"aws:RequestTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:RequestTag/eks:eks-cluster-name": "${ClusterName}", "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]}, "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
+ {"Sid": "AllowScopedResourceTagging", "Action": ["ec2:CreateTags"], "Resource": ["arn:${Partition}:ec2:${Region}:*:instance/*"], "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}": "owned"}, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}, "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": "${ClusterName}"}, "ForAllValues:StringEquals": {"aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]}}},
+ {"Sid": "AllowScopedDeletion", "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"], "Resource": ["arn:${Partition}:ec2:${Region}:*:instance/*", "arn:${Partition}:ec2:${Region}:*:launch-template/*"], "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}": "owned"}, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}},
+ {"Sid": "AllowPassingInstanceRole", "Action": ["iam:PassRole"], "Resource": ["${NodeRoleArn}"], "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}}},
+ {"Sid": "AllowScopedInstanceProfileCreationActions", "Action": ["iam:CreateInstanceProfile"], "Resource": ["arn:${Partition}:iam::${AccountId}:instance-profile/*"], "Condition": {"StringEquals": {"aws:RequestTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:RequestTag/eks:eks-cluster-name": "${ClusterName}", "aws:RequestTag/topology.kubernetes.io/region": "${Region}"}, "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+ {"Sid": "AllowScopedInstanceProfileTagActions", "Action": ["iam:TagInstanceProfile"], "Resource": ["arn:${Partition}:iam::${AccountId}:instance-profile/*"], "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:ResourceTag/topology.kubernetes.io/region": "${Region}", "aws:RequestTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:RequestTag/eks:eks-cluster-name": "${ClusterName}", "aws:RequestTag/topology.kubernetes.io/region": "${Region}"}, "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*", "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+ {"Sid": "AllowScopedInstanceProfileActions", "Action": ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"], "Resource": ["arn:${Partition}:iam::${AccountId}:instance-profile/*"], "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:ResourceTag/topology.kubernetes.io/region": "${Region}"}, "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+ {"Sid": "AllowAPIServerEndpointDiscovery", "Action": ["eks:DescribeCluster"], "Resource": ["arn:${Partition}:eks:${Region}:${AccountId}:cluster/${ClusterName}"]},
+ {"Sid": "AllowInterruptionQueueActions", "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"], "Resource": ["${InterruptionQueueArn}"]},
+ {"Sid": "AllowZonalShiftStatusReadOnly", "Action": ["arc-zonal-shift:GetManagedResource"], "Resource": ["*"], "Condition": {"StringEquals": {"arc-zonal-shift:ResourceIdentifier": "arn:${Partition}:eks:${Region}:${AccountId}:cluster/${ClusterName}"}}},
+ {"Sid": "AllowRegionalReadActions", "Action": ["ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribePlacementGroups", "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets"], "Resource": ["*"], "Condition": {"StringEquals": {"aws:RequestedRegion": "${Region}"}}},
  {"Sid": "AllowSSMReadActions", "Action": ["ssm:GetParameter"], "Resource": ["arn:${Partition}:ssm:${Region}::parameter/aws/service/*"]},
  {"Sid": "AllowPricingReadActions", "Action": ["pricing:GetProducts"], "Resource": ["*"]},
- {"Sid": "AllowInterruptionQueueActions", "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"], "Resource": ["${InterruptionQueueArn}"]},
- {"Sid": "AllowPassingInstanceRole", "Action": ["iam:PassRole"], "Resource": ["${NodeRoleArn}"],
-  "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}}},
- {"Sid": "AllowScopedInstanceProfileCreationActions", "Action": ["iam:CreateInstanceProfile"],
-  "Resource": ["arn:${Partition}:iam::${AccountId}:instance-profile/*"],
-  "Condition": {"StringEquals": {"aws:RequestTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:RequestTag/eks:eks-cluster-name": "${ClusterName}",
-    "aws:RequestTag/topology.kubernetes.io/region": "${Region}"},
-   "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
- {"Sid": "AllowScopedInstanceProfileTagActions", "Action": ["iam:TagInstanceProfile"],
-  "Resource": ["arn:${Partition}:iam::${AccountId}:instance-profile/*"],
-  "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:ResourceTag/topology.kubernetes.io/region": "${Region}",
-    "aws:RequestTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:RequestTag/eks:eks-cluster-name": "${ClusterName}",
-    "aws:RequestTag/topology.kubernetes.io/region": "${Region}"},
-   "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*", "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
- {"Sid": "AllowScopedInstanceProfileActions", "Action": ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
-  "Resource": ["arn:${Partition}:iam::${AccountId}:instance-profile/*"],
-  "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/${ClusterName}": "owned", "aws:ResourceTag/topology.kubernetes.io/region": "${Region}"},
-   "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
- {"Sid": "AllowInstanceProfileReadActions", "Action": ["iam:GetInstanceProfile"], "Resource": ["arn:${Partition}:iam::${AccountId}:instance-profile/*"]},
- {"Sid": "AllowAPIServerEndpointDiscovery", "Action": ["eks:DescribeCluster"], "Resource": ["arn:${Partition}:eks:${Region}:${AccountId}:cluster/${ClusterName}"]}
+ {"Sid": "AllowUnscopedInstanceProfileListAction", "Action": ["iam:ListInstanceProfiles"], "Resource": ["*"]},
+ {"Sid": "AllowInstanceProfileReadActions", "Action": ["iam:GetInstanceProfile"], "Resource": ["arn:${Partition}:iam::${AccountId}:instance-profile/*"]}
 ]`
 
 // The controller's policy is Karpenter's own, statement for statement:
 // anything less and a node fails to launch (an instance profile cannot be
 // created), anything more is a grant nobody reviewed.
 func TestAWSKarpenterPolicyIsUpstreams(t *testing.T) {
-	if karpenter.ChartVersion[:4] != "1.6." {
+	if !strings.HasPrefix(karpenter.ChartVersion, "1.14.") {
 		t.Fatalf("the chart is %s: compare the controller policy with that version's and update the reference", karpenter.ChartVersion)
 	}
 	expand := strings.NewReplacer("${Partition}", "aws", "${Region}", "us-east-1", "${AccountId}", "123456789012", "${ClusterName}", "edw-aws",

@@ -3,7 +3,9 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
+	"maps"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -115,6 +117,10 @@ type EksArgs struct {
 	// Required; the CIDRs only with public access.
 	EndpointAccess    EndpointAccess
 	PublicAccessCidrs []string
+	// SupportType is the cluster's upgrade policy at the end of standard
+	// support: STANDARD (upgrade) or EXTENDED (stay, at a higher price).
+	// Required.
+	SupportType string
 	// LogRetentionDays keeps the control plane's logs. Required.
 	LogRetentionDays int
 	// Tags for every AWS resource. Optional.
@@ -208,7 +214,8 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 	}
 	// The log group first, so that EKS writes to it instead of making its
 	// own, which would outlive the stack.
-	cluster, err := eks.NewCluster(ctx, name, clusterArgs, parent, pulumi.DependsOn(net.egress), pulumi.DependsOn([]pulumi.Resource{logs}))
+	cluster, err := eks.NewCluster(ctx, name, clusterArgs, parent, pulumi.DependsOn(net.egress), pulumi.DependsOn([]pulumi.Resource{logs}),
+		pulumi.Transforms([]pulumi.ResourceTransform{UpgradePolicy(args.SupportType)}))
 	if err != nil {
 		return nil, err
 	}
@@ -266,6 +273,8 @@ func (a *EksArgs) validate() error {
 		return fmt.Errorf("PublicAccessCidrs are required with public access")
 	case a.LogRetentionDays < 1:
 		return fmt.Errorf("LogRetentionDays is required")
+	case a.SupportType == "":
+		return fmt.Errorf("SupportType is required")
 	}
 	return nil
 }
@@ -349,4 +358,23 @@ func NewNodeRole(ctx *pulumi.Context, name string, partition Partition, tags pul
 		r.Attachments = append(r.Attachments, a)
 	}
 	return r, nil
+}
+
+// eksClusterType is the EKS cluster that pulumi-eks's component creates.
+const eksClusterType = "aws:eks/cluster:Cluster"
+
+// UpgradePolicy sets the upgrade policy of the EKS cluster inside
+// pulumi-eks's component, which has no input for it (v3.9.1's ClusterArgs):
+// left unset, EKS keeps a cluster past standard support in extended
+// support, at six times the control plane's price (Amazon EKS user guide,
+// "Cluster upgrade policy").
+func UpgradePolicy(supportType string) pulumi.ResourceTransform {
+	return func(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
+		if args.Type != eksClusterType {
+			return nil
+		}
+		props := maps.Clone(args.Props)
+		props["upgradePolicy"] = pulumi.Map{"supportType": pulumi.String(supportType)}
+		return &pulumi.ResourceTransformResult{Props: props, Opts: args.Opts}
+	}
 }

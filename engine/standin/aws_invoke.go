@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/base64"
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -40,6 +41,8 @@ func (a *aws) invoke(tok string, args resource.PropertyMap, live finder) (resour
 		}
 	case "aws:eks/getCluster:getCluster":
 		return a.getCluster(str(args, "name"), live)
+	case "aws:eks/getClusterVersions:getClusterVersions":
+		out = clusterVersions(str(args, "versionStatus"), strs(args, "clusterVersionsOnlies"))
 	default:
 		return nil, noAnswer(tok)
 	}
@@ -72,4 +75,32 @@ func (a *aws) getCluster(name string, live finder) (resource.PropertyMap, error)
 	}
 	out["id"] = resource.NewProperty(name)
 	return out, nil
+}
+
+// eksVersions are the Kubernetes versions EKS offers on 2026-12-04, with
+// their support status and the end of standard and extended support (Amazon
+// EKS user guide, "Understand the Kubernetes version lifecycle on EKS";
+// 1.36 and its dates from the same 14 + 12 month rule). Older versions are
+// no longer offered.
+var eksVersions = []struct{ version, status, endOfStandard, endOfExtended string }{
+	{"1.33", "EXTENDED_SUPPORT", "2026-07-29", "2027-07-29"},
+	{"1.34", "EXTENDED_SUPPORT", "2026-12-02", "2027-12-02"},
+	{"1.35", "STANDARD_SUPPORT", "2027-03-27", "2028-03-27"},
+	{"1.36", "STANDARD_SUPPORT", "2027-08-02", "2028-08-02"},
+}
+
+// clusterVersions answers ListClusterVersions: the versions in status, or
+// all offered ones, narrowed to only when it names some.
+func clusterVersions(status string, only []string) map[string]any {
+	var out []any
+	for _, v := range eksVersions {
+		if (status != "" && v.status != status) || (len(only) > 0 && !slices.Contains(only, v.version)) {
+			continue
+		}
+		out = append(out, map[string]any{
+			"clusterType": "eks", "clusterVersion": v.version, "versionStatus": v.status,
+			"endOfStandardSupportDate": v.endOfStandard, "endOfExtendedSupportDate": v.endOfExtended,
+		})
+	}
+	return map[string]any{"id": "eks", "clusterType": "eks", "clusterVersions": out}
 }

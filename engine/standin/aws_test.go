@@ -33,13 +33,7 @@ func TestAWSIDsAndARNs(t *testing.T) {
 
 func TestAWSFunctions(t *testing.T) {
 	s := newServer(t, "aws", Env{StateDir: t.TempDir()})
-	invoke := func(tok string) resource.PropertyMap {
-		resp, err := s.Invoke(context.Background(), &pulumirpc.InvokeRequest{Tok: tok, Args: wireOf(t, resource.PropertyMap{})})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fromWire(t, resp.GetReturn())
-	}
+	invoke := func(tok string) resource.PropertyMap { return invokeWith(t, s, tok, resource.PropertyMap{}) }
 	if got := invoke("aws:index/getRegion:getRegion"); str(got, "name") != "eu-west-1" {
 		t.Errorf("region = %v", got)
 	}
@@ -48,6 +42,13 @@ func TestAWSFunctions(t *testing.T) {
 	}
 	if got := strs(invoke("aws:index/getAvailabilityZones:getAvailabilityZones"), "names"); len(got) != 3 || got[0] != "eu-west-1a" {
 		t.Errorf("zones = %v", got)
+	}
+	var standard []string
+	for _, v := range invokeWith(t, s, "aws:eks/getClusterVersions:getClusterVersions", resource.PropertyMap{"versionStatus": resource.NewProperty("STANDARD_SUPPORT")})["clusterVersions"].ArrayValue() {
+		standard = append(standard, str(v.ObjectValue(), "clusterVersion"))
+	}
+	if fmt.Sprint(standard) != "[1.35 1.36]" {
+		t.Errorf("EKS versions in standard support: %v", standard)
 	}
 	if got := invoke("aws:ecr/getAuthorizationToken:getAuthorizationToken"); str(got, "userName") != "AWS" || str(got, "password") == "" {
 		t.Errorf("registry token = %v", got)
@@ -136,4 +137,13 @@ func TestEKSRefusesNodeGroupsInPublicSubnetsWithoutPublicIPs(t *testing.T) {
 			t.Errorf("node group in %v: err = %v, want ok = %v", c.subnets, err, c.ok)
 		}
 	}
+}
+
+func invokeWith(t *testing.T, s *Server, tok string, args resource.PropertyMap) resource.PropertyMap {
+	t.Helper()
+	resp, err := s.Invoke(context.Background(), &pulumirpc.InvokeRequest{Tok: tok, Args: wireOf(t, args)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fromWire(t, resp.GetReturn())
 }

@@ -178,6 +178,14 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	case "azure-native:containerservice/v20241002preview:listManagedClusterUserCredentials":
 		kubeconfig := base64.StdEncoding.EncodeToString([]byte(`{"apiVersion":"v1","kind":"Config","clusters":[],"contexts":[],"users":[]}`))
 		out = map[string]any{"kubeconfigs": []any{map[string]any{"name": "clusterUser", "value": kubeconfig}}}
+	case "aws:eks/getClusterVersions:getClusterVersions":
+		// EKS's versions on 2026-12-04 (Amazon EKS Kubernetes version
+		// calendar): the render is of a stack deployed that day.
+		var versions []any
+		for v, status := range map[string]string{"1.33": "EXTENDED_SUPPORT", "1.34": "EXTENDED_SUPPORT", "1.35": "STANDARD_SUPPORT", "1.36": "STANDARD_SUPPORT"} {
+			versions = append(versions, map[string]any{"clusterType": "eks", "clusterVersion": v, "versionStatus": status})
+		}
+		out = map[string]any{"clusterVersions": versions}
 	case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
 		out = map[string]any{"userName": "AWS", "password": "render-token"}
 	default:
