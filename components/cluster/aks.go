@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
 	containerservice "github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2/v20241002preview"
@@ -13,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/edw-project/edw/components/identity"
+	"github.com/edw-project/edw/components/internal/kubeaccess"
 )
 
 // AksToken is the component's type token.
@@ -205,9 +208,17 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 		return KubeloginConfig(b, args.KubeloginMode)
 	}).(pulumi.StringOutput)
 	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
-	// The provider waits for the deployer's role: without it, the first
-	// object it creates is forbidden.
-	c.Provider, err = kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{Kubeconfig: c.Kubeconfig}, parent, pulumi.DependsOn([]pulumi.Resource{admin}))
+	// The provider waits for the deployer's role to exist and then to take
+	// effect: Azure RBAC can take minutes to reach the apiserver, and until
+	// then the first object the provider creates is forbidden.
+	authorized := pulumi.All(c.Kubeconfig, admin.ID()).ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) (string, error) {
+		kc := v[0].(string)
+		if ctx.DryRun() {
+			return kc, nil
+		}
+		return kc, waitForDeployer(goctx, ctx, c, kc)
+	}).(pulumi.StringOutput)
+	c.Provider, err = kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{Kubeconfig: authorized}, parent, pulumi.DependsOn([]pulumi.Resource{admin}))
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +230,31 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 		"clusterName": c.ClusterName, "clusterId": c.ClusterId, "kubeconfig": c.Kubeconfig, "oidcIssuerUrl": c.OidcIssuerUrl,
 		"kubeletObjectId": c.KubeletObjectId, "controlPlaneIdentityName": c.ControlPlaneIdentityName,
 	})
+}
+
+// How long the deployer's cluster role may take to reach the apiserver:
+// up to five minutes (AKS docs, "Use Azure role-based access control for
+// Kubernetes authorization"), with a margin.
+const (
+	rbacPropagationTimeout = 10 * time.Minute
+	rbacPropagationPoll    = 10 * time.Second
+)
+
+// waitForDeployer returns once the kubeconfig's user may create
+// namespaces, telling the user why it waits.
+func waitForDeployer(goctx context.Context, ctx *pulumi.Context, c *Aks, kubeconfig string) error {
+	err := kubeaccess.Wait(goctx, []byte(kubeconfig), kubeaccess.Check{
+		Verb: "create", Resource: "namespaces", Timeout: rbacPropagationTimeout, Interval: rbacPropagationPoll,
+		Progress: func(attempt int, reason error) {
+			if attempt == 1 {
+				_ = ctx.Log.Info(fmt.Sprintf("waiting up to %s for the deployer's Azure RBAC role to reach the cluster (%v)", rbacPropagationTimeout, reason), &pulumi.LogArgs{Resource: c})
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("the deployer's %q role on the cluster: %w", "Azure Kubernetes Service RBAC Cluster Admin", err)
+	}
+	return nil
 }
 
 func (a *AksArgs) validate() error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -134,6 +135,10 @@ func (z *azure) compute(typ, urnName, id string, in, old resource.PropertyMap) (
 			endpoints[svc] = fmt.Sprintf("https://%s.%s.core.windows.net/", name, svc)
 		}
 		out["primaryEndpoints"] = endpoints
+	case "authorization:RoleAssignment":
+		// ARM stamps an assignment with its creation; Azure RBAC carries
+		// it to the places that enforce it from then on (entra.go).
+		out["createdOn"] = cmp.Or(str(old, "createdOn"), time.Now().UTC().Format(time.RFC3339Nano))
 	case "documentdb:DatabaseAccount":
 		out["documentEndpoint"] = fmt.Sprintf("https://%s.documents.azure.com:443/", name)
 	case "monitor:AzureMonitorWorkspace":

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -19,8 +20,10 @@ import (
 // ends: AKS's exec kubeconfig (aksKubeconfig) and kubelogin (Kubelogin),
 // which hands out the test apiserver's admin credentials only to a
 // sign-in mode that needs no person, and only once the deployer holds a
-// cluster role through Azure RBAC, as the real apiserver would answer 403
-// before that.
+// cluster role through Azure RBAC, and the assignment has had
+// Env.RBACPropagation to reach the apiserver, as the real apiserver would
+// answer 403 before that (AKS docs, "Use Azure role-based access control
+// for Kubernetes authorization": up to five minutes).
 const (
 	// aksServerID is the Entra ID application every AKS apiserver trusts.
 	aksServerID = "6dae42f8-4368-4678-94ff-3960e28e3630"
@@ -94,7 +97,7 @@ func Kubelogin(args []string, env Env, stdout io.Writer) error {
 	case slices.Contains(interactiveLogins, *login):
 		return fmt.Errorf("get-token: --login %s waits for a person to sign in at a browser; nobody is there", *login)
 	}
-	if err := azureRBACGranted(env.StateDir); err != nil {
+	if err := azureRBACGranted(env.StateDir, env.RBACPropagation, time.Now()); err != nil {
 		return err
 	}
 	cert, key, err := adminCredentials(env.Kubeconfig)
@@ -109,13 +112,14 @@ func Kubelogin(args []string, env Env, stdout io.Writer) error {
 }
 
 // azureRBACGranted reports whether the deployer holds a cluster role on a
-// managed cluster, in the azure-native stand-in's state.
-func azureRBACGranted(stateDir string) error {
+// managed cluster, in the azure-native stand-in's state, assigned at
+// least propagation before now.
+func azureRBACGranted(stateDir string, propagation time.Duration, now time.Time) error {
 	s := &store{dir: stateDir, pkg: "azure-native"}
 	if err := s.ready(); err != nil {
 		return err
 	}
-	_, ok, err := s.find(func(r Resource) bool {
+	assignment, ok, err := s.find(func(r Resource) bool {
 		role, _ := r.Inputs["roleDefinitionId"].(string)
 		scope, _ := r.Inputs["scope"].(string)
 		return strings.HasSuffix(r.Type, ":RoleAssignment") && r.Inputs["principalId"] == azureObject &&
@@ -127,6 +131,13 @@ func azureRBACGranted(stateDir string) error {
 		return err
 	case !ok:
 		return errors.New("get-token: the signed-in principal holds no Azure Kubernetes Service RBAC role on a cluster: the apiserver would answer 403 Forbidden")
+	}
+	created, err := time.Parse(time.RFC3339Nano, fmt.Sprint(assignment.Outputs["createdOn"]))
+	if err != nil {
+		return fmt.Errorf("get-token: role assignment %s: createdOn: %w", assignment.ID, err)
+	}
+	if age := now.Sub(created); age < propagation {
+		return fmt.Errorf("get-token: the principal's cluster role was assigned %s ago and takes %s to reach the apiserver: it would answer 403 Forbidden", age.Round(time.Second), propagation)
 	}
 	return nil
 }

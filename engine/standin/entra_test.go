@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // labKubeconfig writes a kubeconfig naming its client certificate as files,
@@ -46,7 +47,7 @@ func TestAKSKubeconfigWithoutLocalAccounts(t *testing.T) {
 }
 
 func TestKubeloginSignsInWithoutAPersonOnceTheRoleIsGranted(t *testing.T) {
-	env := Env{StateDir: t.TempDir(), Kubeconfig: labKubeconfig(t)}
+	env := Env{StateDir: t.TempDir(), Kubeconfig: labKubeconfig(t), RBACPropagation: time.Minute}
 	login := func(mode string) (string, error) {
 		var out bytes.Buffer
 		err := Kubelogin([]string{"get-token", "--login", mode, "--server-id", aksServerID}, env, &out)
@@ -63,9 +64,14 @@ func TestKubeloginSignsInWithoutAPersonOnceTheRoleIsGranted(t *testing.T) {
 		"principalId":      azureObject,
 		"roleDefinitionId": "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/" + aksClusterRoles[0],
 		"scope":            "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/c",
-	}}); err != nil {
+	}, Outputs: map[string]any{"createdOn": time.Now().Add(-30 * time.Second).Format(time.RFC3339Nano)}}); err != nil {
 		t.Fatal(err)
 	}
+	// Assigned 30 s ago, a minute from the apiserver.
+	if _, err := login("azurecli"); err == nil || !strings.Contains(err.Error(), "takes 1m0s to reach the apiserver") {
+		t.Errorf("a role not yet propagated: %v", err)
+	}
+	env.RBACPropagation = 20 * time.Second
 	out, err := login("azurecli")
 	if err != nil {
 		t.Fatal(err)

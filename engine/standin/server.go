@@ -19,6 +19,9 @@ const (
 	// KubeconfigEnv names the kubeconfig file of the test apiserver, which
 	// the clusters hand out.
 	KubeconfigEnv = "EDW_STANDIN_KUBECONFIG"
+	// RBACPropagationEnv is how long an Azure role assignment takes to
+	// reach an AKS apiserver, a Go duration; unset, none.
+	RBACPropagationEnv = "EDW_STANDIN_RBAC_PROPAGATION"
 )
 
 // Packages are the packages a stand-in plays.
@@ -30,11 +33,16 @@ type Env struct {
 	StateDir string
 	// Kubeconfig is $EDW_STANDIN_KUBECONFIG.
 	Kubeconfig string
+	// RBACPropagation is $EDW_STANDIN_RBAC_PROPAGATION.
+	RBACPropagation time.Duration
 }
 
 // EnvFromOS reads the stand-in's environment variables.
 func EnvFromOS() Env {
-	return Env{StateDir: os.Getenv(StateEnv), Kubeconfig: os.Getenv(KubeconfigEnv)}
+	// A malformed value reads as none: the stand-ins then answer as
+	// before, and the test that set it fails on what it expected.
+	propagation, _ := time.ParseDuration(os.Getenv(RBACPropagationEnv))
+	return Env{StateDir: os.Getenv(StateEnv), Kubeconfig: os.Getenv(KubeconfigEnv), RBACPropagation: propagation}
 }
 
 // Options configure a Server.

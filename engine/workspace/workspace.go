@@ -64,6 +64,11 @@ type Options struct {
 	Kubeconfig string
 }
 
+// rbacPropagation is how long the stand-ins take to carry an Azure role
+// assignment to the cluster: long enough that a program which does not
+// wait for it fails.
+const rbacPropagation = "20s"
+
 // Env is a prepared workspace.
 type Env struct {
 	Options
@@ -91,6 +96,9 @@ func Setup(o Options) (*Env, error) {
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 		"EDW_STANDIN_STATE":                           e.StandInState,
 		"EDW_STANDIN_KUBECONFIG":                      o.Kubeconfig,
+		// A new AKS cluster role reaches the apiserver minutes after it is
+		// assigned; a shorter delay shows the same race.
+		"EDW_STANDIN_RBAC_PROPAGATION": rbacPropagation,
 	} {
 		if err := os.Setenv(k, v); err != nil {
 			return nil, err

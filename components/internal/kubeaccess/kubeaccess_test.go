@@ -1,0 +1,116 @@
+package kubeaccess
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// apiserver answers access reviews: forbidden for the first denials
+// reviews, allowed after; it records the bearer tokens it was shown.
+func apiserver(t *testing.T, denials int32) (*httptest.Server, *atomic.Int32, *atomic.Value) {
+	t.Helper()
+	var reviews atomic.Int32
+	var token atomic.Value
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var review struct {
+			Spec struct {
+				ResourceAttributes struct{ Verb, Resource string } `json:"resourceAttributes"`
+			}
+		}
+		if r.URL.Path != "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" || r.Method != http.MethodPost ||
+			json.NewDecoder(r.Body).Decode(&review) != nil || review.Spec.ResourceAttributes != (struct{ Verb, Resource string }{"create", "namespaces"}) {
+			http.Error(w, "not an access review of create namespaces", http.StatusBadRequest)
+			return
+		}
+		token.Store(r.Header.Get("Authorization"))
+		n := reviews.Add(1)
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": map[string]any{"allowed": n > denials, "reason": "no role yet"}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &reviews, &token
+}
+
+// kubeconfig is a JSON kubeconfig for srv whose user runs a credential
+// plugin: a shell script that fails until the file ready exists, as the
+// stand-in kubelogin does until the role assignment exists.
+func kubeconfig(t *testing.T, srv *httptest.Server, ready string) []byte {
+	t.Helper()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	plugin := filepath.Join(t.TempDir(), "kubelogin")
+	script := `#!/bin/sh
+[ -f "$READY" ] || { echo "no role yet" >&2; exit 1; }
+echo '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"entra-token"}}'
+`
+	if err := os.WriteFile(plugin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(map[string]any{
+		"current-context": "aks",
+		"clusters":        []any{map[string]any{"name": "aks", "cluster": map[string]any{"server": srv.URL, "certificate-authority-data": base64.StdEncoding.EncodeToString(ca)}}},
+		"contexts":        []any{map[string]any{"name": "aks", "context": map[string]any{"cluster": "aks", "user": "deployer"}}},
+		"users": []any{map[string]any{"name": "deployer", "user": map[string]any{"exec": map[string]any{
+			"apiVersion": "client.authentication.k8s.io/v1beta1", "command": plugin, "args": []any{"get-token"},
+			"env": []any{map[string]any{"name": "READY", "value": ready}},
+		}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var check = Check{Verb: "create", Resource: "namespaces", Timeout: 5 * time.Second, Interval: 10 * time.Millisecond}
+
+// The wait goes on through failed sign-ins and denied reviews, and ends
+// at the first review that allows, signed in with the plugin's token.
+func TestWaitsUntilAllowed(t *testing.T) {
+	srv, reviews, token := apiserver(t, 3)
+	ready := filepath.Join(t.TempDir(), "ready")
+	var reasons []string
+	c := check
+	c.Progress = func(attempt int, reason error) {
+		reasons = append(reasons, reason.Error())
+		if attempt == 2 {
+			// The role assignment now exists: sign-ins succeed.
+			if err := os.WriteFile(ready, nil, 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if err := Wait(context.Background(), kubeconfig(t, srv, ready), c); err != nil {
+		t.Fatal(err)
+	}
+	if reviews.Load() != 4 || token.Load() != "Bearer entra-token" {
+		t.Errorf("%d reviews with %v, want 4 with the plugin's token", reviews.Load(), token.Load())
+	}
+	if len(reasons) != 5 || !strings.Contains(reasons[0], "no role yet") || !strings.Contains(reasons[4], "forbidden") {
+		t.Errorf("progress %q: want 2 failed sign-ins, then 3 denials", reasons)
+	}
+}
+
+// A user who never gets the permission ends the wait with an error that
+// says what was awaited, where.
+func TestGivesUpAfterTimeout(t *testing.T) {
+	srv, _, _ := apiserver(t, 1<<30)
+	ready := filepath.Join(t.TempDir(), "ready")
+	if err := os.WriteFile(ready, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := check
+	c.Timeout = 200 * time.Millisecond
+	err := Wait(context.Background(), kubeconfig(t, srv, ready), c)
+	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "create namespaces on "+srv.URL) {
+		t.Errorf("err = %v, want forbidden, naming the request and the server", err)
+	}
+}
