@@ -492,6 +492,15 @@ func TestAWSAutoMode(t *testing.T) {
 	if len(p.Find("eks:index:ManagedNodeGroup")) != 0 {
 		t.Error("auto mode still creates the system node group")
 	}
+	// Auto Mode enforces NetworkPolicies only with its controller on.
+	cni := one(t, p, "kubernetes:core/v1:ConfigMap", "cluster-network-policies").Inputs
+	if at(cni, "metadata", "name") != "amazon-vpc-cni" || at(cni, "metadata", "namespace") != "kube-system" ||
+		at(cni, "data", "enable-network-policy-controller") != "true" {
+		t.Errorf("network policy controller config %v", cni)
+	}
+	if len(plan(t, "aws").Find("kubernetes:core/v1:ConfigMap")) != 0 {
+		t.Error("without Auto Mode, the VPC CNI add-on enforces the policies: no ConfigMap is needed")
+	}
 }
 
 func TestAWSPrebuiltImagesNeedNoBuild(t *testing.T) {

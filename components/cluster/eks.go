@@ -14,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-eks/sdk/v3/go/eks"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/edw-project/edw/components/identity"
@@ -236,6 +238,11 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
+	if args.AutoMode {
+		if err := enableAutoModeNetworkPolicies(ctx, name, c.Provider, parent); err != nil {
+			return nil, err
+		}
+	}
 	if !args.AutoMode {
 		if c.SystemNodes, err = newSystemNodes(ctx, name, cluster, c.ClusterName, net.privateSubnetIDs, args, parent); err != nil {
 			return nil, err
@@ -358,6 +365,20 @@ func NewNodeRole(ctx *pulumi.Context, name string, partition Partition, tags pul
 		r.Attachments = append(r.Attachments, a)
 	}
 	return r, nil
+}
+
+// enableAutoModeNetworkPolicies turns on EKS Auto Mode's network policy
+// controller, off by default: without it, the workload's NetworkPolicies
+// are accepted and not enforced (Amazon EKS user guide, "Use Network
+// Policies with EKS Auto Mode": the amazon-vpc-cni ConfigMap in
+// kube-system with enable-network-policy-controller). The program's own
+// VPC CNI add-on enforces them without Auto Mode (VpcCniOptions).
+func enableAutoModeNetworkPolicies(ctx *pulumi.Context, name string, k8s *kubernetes.Provider, parent pulumi.ResourceOption) error {
+	_, err := corev1.NewConfigMap(ctx, name+"-network-policies", &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("amazon-vpc-cni"), Namespace: pulumi.String("kube-system")},
+		Data:     pulumi.StringMap{"enable-network-policy-controller": pulumi.String("true")},
+	}, parent, pulumi.Provider(k8s))
+	return err
 }
 
 // eksClusterType is the EKS cluster that pulumi-eks's component creates.
