@@ -183,7 +183,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	monitorArgs := &monitoring.AwsArgs{
 		QueueName: work.QueueName, DeadLetterQueueName: work.DeadLetterQueueName,
 		Thresholds: cfg.thresholds(), Email: cfg.Alerts.Email,
-		Region: region.Name, AccountID: caller.AccountId, Tags: tags,
+		Partition: partition.Partition, Region: region.Name, AccountID: caller.AccountId, Tags: tags,
 	}
 	if scrape {
 		monitorArgs.Scraper = &monitoring.ScraperArgs{

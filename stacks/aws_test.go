@@ -208,6 +208,7 @@ func TestAWSIdentitiesBindExistingServiceAccounts(t *testing.T) {
 
 type statement struct {
 	Sid       string
+	Principal any
 	Effect    string
 	Action    []string
 	Resource  []string

@@ -49,6 +49,20 @@ func TestAWSMonitoring(t *testing.T) {
 	if at(setAside, "metricQueries", 0, "metric", "dimensions", "QueueName") != "work-dlq" {
 		t.Errorf("the set-aside alarm watches %v, want the dead-letter queue", at(setAside, "metricQueries", 0, "metric"))
 	}
+	// The topic is encrypted under a key the alert publishers may use, and
+	// only they besides the account.
+	key := one(t, p, "aws:kms/key:Key", "monitoring-alerts").Inputs
+	if at(one(t, p, "aws:sns/topic:Topic", "monitoring-alerts").Inputs, "kmsMasterKeyId") != "arn:aws:kms:us-east-1:123456789012:key/monitoring-alerts" || key["enableKeyRotation"] != true {
+		t.Errorf("alert topic key %v, rotation %v", at(one(t, p, "aws:sns/topic:Topic", "monitoring-alerts").Inputs, "kmsMasterKeyId"), key["enableKeyRotation"])
+	}
+	var keyPolicy struct{ Statement []statement }
+	if err := json.Unmarshal([]byte(fmt.Sprint(key["policy"])), &keyPolicy); err != nil || len(keyPolicy.Statement) != 2 {
+		t.Fatalf("key policy %v: %v", key["policy"], err)
+	}
+	if s := keyPolicy.Statement[1]; fmt.Sprint(s.Principal, s.Action, s.Condition) !=
+		"map[Service:[cloudwatch.amazonaws.com aps.amazonaws.com]] [kms:Decrypt kms:GenerateDataKey*] map[StringEquals:map[aws:SourceAccount:123456789012]]" {
+		t.Errorf("publishers' key statement %+v", s)
+	}
 	if data := one(t, p, "aws:amp/ruleGroupNamespace:RuleGroupNamespace", "monitoring").Inputs["data"]; data != defaultRules(t) {
 		t.Errorf("the workspace's rules are not the tested ones:\n%v", data)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/amp"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -36,8 +37,9 @@ type AwsArgs struct {
 	// Managed Service for Prometheus and alerted on there. Optional: the
 	// managed scraper needs the cluster's private endpoint.
 	Scraper *ScraperArgs
-	// Region and AccountID are where the alerts are published from.
-	Region, AccountID string
+	// Partition, Region and AccountID are where the alerts are published
+	// from.
+	Partition, Region, AccountID string
 	// Tags for every resource. Optional.
 	Tags pulumi.StringMap
 }
@@ -69,17 +71,19 @@ type Aws struct {
 
 // NewAws creates the monitoring.
 func NewAws(ctx *pulumi.Context, name string, args *AwsArgs, opts ...pulumi.ResourceOption) (*Aws, error) {
-	if args == nil || args.QueueName == nil || args.DeadLetterQueueName == nil || args.Region == "" || args.AccountID == "" {
-		return nil, fmt.Errorf("monitoring %q: QueueName, DeadLetterQueueName, Region and AccountID are required", name)
+	if args == nil || args.QueueName == nil || args.DeadLetterQueueName == nil || args.Partition == "" || args.Region == "" || args.AccountID == "" {
+		return nil, fmt.Errorf("monitoring %q: QueueName, DeadLetterQueueName, Partition, Region and AccountID are required", name)
 	}
 	c := &Aws{}
 	if err := ctx.RegisterComponentResource(AwsToken, name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
-	// No SSE-KMS: CloudWatch and AMP cannot publish to a topic under the
-	// AWS-managed SNS key, and the alerts carry no data of the workload.
-	topic, err := sns.NewTopic(ctx, name+"-alerts", &sns.TopicArgs{Tags: args.Tags}, parent)
+	key, err := newTopicKey(ctx, name, args, parent)
+	if err != nil {
+		return nil, err
+	}
+	topic, err := sns.NewTopic(ctx, name+"-alerts", &sns.TopicArgs{KmsMasterKeyId: key.Arn, Tags: args.Tags}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -221,4 +225,37 @@ func newPrometheus(ctx *pulumi.Context, name string, args *AwsArgs, topic *sns.T
 		return nil, err
 	}
 	return ws, nil
+}
+
+// alertPublishers are the services that publish the alerts to the topic.
+var alertPublishers = []string{"cloudwatch.amazonaws.com", "aps.amazonaws.com"}
+
+// newTopicKey creates the customer-managed key that encrypts the alert
+// topic. The AWS-managed SNS key will not do: its policy cannot be
+// changed, and CloudWatch and managed Prometheus publish only to a topic
+// whose key lets them generate data keys (Amazon SNS developer guide,
+// "Enable compatibility between event sources from AWS services and
+// encrypted topics").
+func newTopicKey(ctx *pulumi.Context, name string, args *AwsArgs, parent pulumi.ResourceOption) (*kms.Key, error) {
+	policy := identity.PolicyDocument(identity.Statement{
+		// The key's default policy: the account's IAM policies govern it.
+		Sid:       "AccountAdministersTheKey",
+		Principal: map[string]any{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", args.Partition, args.AccountID)},
+		Actions:   []string{"kms:*"},
+		Resources: pulumi.StringArray{pulumi.String("*")},
+	}, identity.Statement{
+		Sid:       "AlertPublishersEncrypt",
+		Principal: map[string]any{"Service": alertPublishers},
+		Actions:   []string{"kms:Decrypt", "kms:GenerateDataKey*"},
+		Resources: pulumi.StringArray{pulumi.String("*")},
+		Condition: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": args.AccountID}},
+	})
+	return kms.NewKey(ctx, name+"-alerts", &kms.KeyArgs{
+		Description:       pulumi.String("Encrypts the edw alert topic."),
+		EnableKeyRotation: pulumi.Bool(true),
+		// The shortest wait KMS allows before a destroyed key is gone.
+		DeletionWindowInDays: pulumi.Int(7),
+		Policy:               policy,
+		Tags:                 args.Tags,
+	}, parent)
 }

@@ -17,6 +17,7 @@ var awsPolicies = map[string]struct {
 }{
 	"aws:sqs/queuePolicy:QueuePolicy": {"policy", true},
 	"aws:sns/topicPolicy:TopicPolicy": {"policy", true},
+	"aws:kms/key:Key":                 {"policy", true},
 	"aws:iam/role:Role":               {"assumeRolePolicy", true},
 	"aws:iam/policy:Policy":           {"policy", false},
 	"aws:iam/rolePolicy:RolePolicy":   {"policy", false},

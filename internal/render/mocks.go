@@ -103,6 +103,8 @@ func (m *mocks) outputs(typ, name string, in resource.PropertyMap) map[string]an
 			"name": name, "registryId": AccountID,
 			"repositoryUrl": fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", AccountID, m.region, name),
 		}
+	case "aws:kms/key:Key":
+		return map[string]any{"arn": arn("kms", "key/"+name), "keyId": name}
 	case "aws:sns/topic:Topic":
 		return map[string]any{"arn": arn("sns", name), "name": name}
 	case "aws:amp/workspace:Workspace":
