@@ -39,6 +39,9 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 	autoMode := cfg.Karpenter.Mode == "auto"
 	part := cluster.Partition{Name: partition.Partition, DNSSuffix: partition.DnsSuffix}
+	// The managed scraper reaches the pods from network interfaces in the
+	// VPC, through the cluster's private endpoint.
+	scrape := cluster.EndpointAccess(cfg.Cluster.EndpointAccess) != cluster.EndpointPublic
 
 	if err := checkEksVersion(ctx, cfg.Cluster.Version, cfg.Cluster.SupportType); err != nil {
 		return nil, err
@@ -52,7 +55,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		AutoMode: autoMode, Partition: part,
 		EndpointAccess: cluster.EndpointAccess(cfg.Cluster.EndpointAccess), PublicAccessCidrs: cfg.Cluster.PublicAccessCidrs,
 		SupportType: cfg.Cluster.SupportType, LogRetentionDays: cfg.Cluster.LogRetentionDays,
-		Tags: tags,
+		ScraperSubnets: scrape, Tags: tags,
 	})
 	if err != nil {
 		return nil, err
@@ -138,13 +141,10 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, err
 	}
 
-	// The managed scraper reaches the pods from network interfaces in the
-	// node subnets, which a private endpoint also needs.
-	scrape := cluster.EndpointAccess(cfg.Cluster.EndpointAccess) != cluster.EndpointPublic
-	var metricsCIDRs []string
-	if scrape {
-		metricsCIDRs = []string{cfg.Cluster.VpcCidr}
-	}
+	// Its interfaces have subnets of their own: every pod has an address
+	// in the node subnets (the VPC CNI), so admitting those would admit
+	// any pod.
+	metricsCIDRs := eks.ScraperCidrs
 
 	// The workload, scaled by KEDA. It depends on the NodePool so that at
 	// destroy its pods go before the pool, while Karpenter still runs to
@@ -188,7 +188,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if scrape {
 		monitorArgs.Scraper = &monitoring.ScraperArgs{
 			// Through the name, which waits for the cluster.
-			ClusterArn: eks.ClusterName.ApplyT(clusterArn).(pulumi.StringOutput), SubnetIds: eks.PrivateSubnetIds,
+			ClusterArn: eks.ClusterName.ApplyT(clusterArn).(pulumi.StringOutput), SubnetIds: eks.ScraperSubnetIds,
 			SecurityGroupIds: pulumi.StringArray{eks.ClusterSecurityGroupId}, Namespace: namespace,
 		}
 	}

@@ -582,6 +582,7 @@ func TestAWSNetwork(t *testing.T) {
 	want := map[string]string{
 		"cluster-us-east-1a-private": "10.0.0.0/19", "cluster-us-east-1b-private": "10.0.32.0/19",
 		"cluster-us-east-1a-public": "10.0.96.0/22", "cluster-us-east-1b-public": "10.0.100.0/22",
+		"cluster-us-east-1a-scraper": "10.0.108.0/28", "cluster-us-east-1b-scraper": "10.0.108.16/28",
 	}
 	subnets := p.Find("aws:ec2/subnet:Subnet")
 	if len(subnets) != len(want) {

@@ -85,9 +85,27 @@ func TestAWSMonitoring(t *testing.T) {
 	if want := []string{"cloudwatch.amazonaws.com <nil>", "aps.amazonaws.com arn:aws:aps:us-east-1:123456789012:workspace/ws-monitoring"}; !slices.Equal(publishers, want) {
 		t.Errorf("topic publishers %q, want %q", publishers, want)
 	}
-	// The scraper's interfaces are in the VPC, not in a pod.
-	if cidr := at(one(t, p, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "edw-metrics").Inputs, "spec", "ingress", 0, "from", 1, "ipBlock", "cidr"); cidr != "10.0.0.0/16" {
-		t.Errorf("metrics ingress from the VPC: %v", cidr)
+	// The scraper's interfaces have subnets of their own, and only those
+	// reach the metrics port from outside the metrics namespaces: every
+	// pod has an address in the node subnets.
+	var from []string
+	for _, peer := range at(one(t, p, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "edw-metrics").Inputs, "spec", "ingress", 0, "from").([]any) {
+		if cidr := at(peer, "ipBlock", "cidr"); cidr != nil {
+			from = append(from, fmt.Sprint(cidr))
+		}
+	}
+	if want := []string{"10.0.108.0/28", "10.0.108.16/28"}; !slices.Equal(from, want) {
+		t.Errorf("metrics ingress from %q, want the scraper subnets %q", from, want)
+	}
+	for _, id := range at(scraper, "source", "eks", "subnetIds").([]any) {
+		if !strings.HasSuffix(fmt.Sprint(id), "-scraper-id") {
+			t.Errorf("scraper interface in subnet %v, want the scraper subnets", id)
+		}
+	}
+	for _, s := range p.Find("aws:ec2/subnet:Subnet") {
+		if _, tagged := at(s.Inputs, "tags").(map[string]any)["karpenter.sh/discovery"]; tagged && strings.HasSuffix(s.Name, "-scraper") {
+			t.Errorf("%s is tagged for Karpenter: nodes, and so pods, could take addresses there", s.Name)
+		}
 	}
 	if len(p.Find("aws:sns/topicSubscription:TopicSubscription")) != 0 {
 		t.Error("an e-mail subscription without edw:alertEmail")
@@ -98,6 +116,9 @@ func TestAWSMonitoring(t *testing.T) {
 	public, err := renderStack(t, "aws", map[string]string{"edw:clusterEndpointAccess": "public", "edw:alertEmail": "ops@example.com"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := len(public.Find("aws:ec2/subnet:Subnet")); n != 4 {
+		t.Errorf("public endpoint: %d subnets, want no scraper subnets", n)
 	}
 	if n := len(public.Find("aws:amp/scraper:Scraper")) + len(public.Find("aws:amp/workspace:Workspace")); n != 0 || len(public.Find("aws:cloudwatch/metricAlarm:MetricAlarm")) != 2 {
 		t.Errorf("public endpoint: %d managed Prometheus resources, alarms %d; want 0, 2", n, len(public.Find("aws:cloudwatch/metricAlarm:MetricAlarm")))

@@ -123,6 +123,9 @@ type EksArgs struct {
 	// support: STANDARD (upgrade) or EXTENDED (stay, at a higher price).
 	// Required.
 	SupportType string
+	// ScraperSubnets adds a small subnet per zone for a metrics scraper's
+	// network interfaces alone. Optional; default false.
+	ScraperSubnets bool
 	// LogRetentionDays keeps the control plane's logs. Required.
 	LogRetentionDays int
 	// Tags for every AWS resource. Optional.
@@ -143,6 +146,10 @@ type Eks struct {
 	// in those subnets and that group.
 	PrivateSubnetIds       pulumi.StringArrayOutput `pulumi:"privateSubnetIds"`
 	ClusterSecurityGroupId pulumi.StringOutput      `pulumi:"clusterSecurityGroupId"`
+	// ScraperSubnetIds are the subnets of ScraperSubnets, and ScraperCidrs
+	// their ranges; empty without them.
+	ScraperSubnetIds pulumi.StringArrayOutput `pulumi:"scraperSubnetIds"`
+	ScraperCidrs     []string                 `pulumi:"-"`
 	// OidcProviderArn and OidcIssuer serve IRSA, for tools that need it.
 	OidcProviderArn pulumi.StringOutput `pulumi:"oidcProviderArn"`
 	OidcIssuer      pulumi.StringOutput `pulumi:"oidcIssuer"`
@@ -175,7 +182,7 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 		return nil, fmt.Errorf("cluster %q: the region has %d available zones, %d asked", name, len(zones.Names), args.AvailabilityZones)
 	}
 	discovery := pulumi.StringMap{DiscoveryTag: pulumi.String(args.Name)}
-	net, err := newNetwork(ctx, name, args.VpcCidr, zones.Names[:args.AvailabilityZones], discovery, args.Tags, parent)
+	net, err := newNetwork(ctx, name, args.VpcCidr, zones.Names[:args.AvailabilityZones], args.ScraperSubnets, discovery, args.Tags, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -252,12 +259,13 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 	c.Kubeconfig = pulumi.ToSecret(cluster.KubeconfigJson).(pulumi.StringOutput)
 	c.VpcId = net.vpcID
 	c.PrivateSubnetIds = net.privateSubnetIDs.ToStringArrayOutput()
+	c.ScraperSubnetIds, c.ScraperCidrs = net.scraperSubnetIDs.ToStringArrayOutput(), net.scraperCIDRs
 	c.ClusterSecurityGroupId = cluster.ClusterSecurityGroupId
 	c.OidcProviderArn, c.OidcIssuer = cluster.OidcProviderArn, cluster.OidcIssuer
 	c.AutoModeNodeRoleName = cluster.AutoModeNodeRoleName
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"clusterName": c.ClusterName, "kubeconfig": c.Kubeconfig, "vpcId": c.VpcId,
-		"privateSubnetIds": c.PrivateSubnetIds, "clusterSecurityGroupId": c.ClusterSecurityGroupId,
+		"privateSubnetIds": c.PrivateSubnetIds, "clusterSecurityGroupId": c.ClusterSecurityGroupId, "scraperSubnetIds": c.ScraperSubnetIds,
 		"oidcProviderArn": c.OidcProviderArn, "oidcIssuer": c.OidcIssuer, "autoModeNodeRoleName": c.AutoModeNodeRoleName,
 	})
 }

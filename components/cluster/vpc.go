@@ -14,6 +14,7 @@ import (
 const (
 	privatePrefixBits = 19 // 8,192 addresses per zone, at the bottom of the range
 	publicPrefixBits  = 22 // 1,024 addresses per zone, after the private ones
+	scraperPrefixBits = 28 // 16 addresses per zone, after the public ones
 )
 
 // network is what the cluster needs of the VPC.
@@ -21,31 +22,37 @@ type network struct {
 	vpcID            pulumi.StringOutput
 	privateSubnetIDs pulumi.StringArray
 	publicSubnetIDs  pulumi.StringArray
+	// scraperSubnetIDs and scraperCIDRs hold a metrics scraper's network
+	// interfaces and nothing else; empty unless asked for.
+	scraperSubnetIDs pulumi.StringArray
+	scraperCIDRs     []string
 	// egress is the private subnets' way out (NAT gateways, routes). The
 	// cluster depends on it, so that at destroy the controllers keep
 	// reaching the AWS APIs until their nodes are gone.
 	egress []pulumi.Resource
 }
 
-// subnetCIDRs splits a /16 into one private and one public range per zone.
-func subnetCIDRs(vpcCIDR string, zones int) (private, public []string, err error) {
+// subnetCIDRs splits a /16 into a private, a public and a scraper range
+// per zone.
+func subnetCIDRs(vpcCIDR string, zones int) (private, public, scraper []string, err error) {
 	base, err := netip.ParsePrefix(vpcCIDR)
 	if err != nil || base.Bits() != 16 || !base.Addr().Is4() {
-		return nil, nil, fmt.Errorf("vpc cidr %q: want an IPv4 /16", vpcCIDR)
+		return nil, nil, nil, fmt.Errorf("vpc cidr %q: want an IPv4 /16", vpcCIDR)
 	}
 	b := base.Masked().Addr().As4()
 	for i := range zones {
 		private = append(private, netip.PrefixFrom(netip.AddrFrom4([4]byte{b[0], b[1], byte(i * 32), 0}), privatePrefixBits).String())
 		public = append(public, netip.PrefixFrom(netip.AddrFrom4([4]byte{b[0], b[1], byte(96 + i*4), 0}), publicPrefixBits).String())
+		scraper = append(scraper, netip.PrefixFrom(netip.AddrFrom4([4]byte{b[0], b[1], 108, byte(i * 16)}), scraperPrefixBits).String())
 	}
-	return private, public, nil
+	return private, public, scraper, nil
 }
 
 // newNetwork creates a VPC over zones with a public and a private subnet
-// and a NAT gateway in each zone. Private subnets carry discoveryTags, so
-// Karpenter launches nodes there.
-func newNetwork(ctx *pulumi.Context, name, vpcCIDR string, zones []string, discoveryTags, tags pulumi.StringMap, opts ...pulumi.ResourceOption) (*network, error) {
-	privateCIDRs, publicCIDRs, err := subnetCIDRs(vpcCIDR, len(zones))
+// and a NAT gateway in each zone, and with scraperSubnets a scraper subnet.
+// Private subnets carry discoveryTags, so Karpenter launches nodes there.
+func newNetwork(ctx *pulumi.Context, name, vpcCIDR string, zones []string, scraperSubnets bool, discoveryTags, tags pulumi.StringMap, opts ...pulumi.ResourceOption) (*network, error) {
+	privateCIDRs, publicCIDRs, scraperCIDRs, err := subnetCIDRs(vpcCIDR, len(zones))
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +118,21 @@ func newNetwork(ctx *pulumi.Context, name, vpcCIDR string, zones []string, disco
 		n.egress = append(n.egress, nat, routes, assoc)
 		n.publicSubnetIDs = append(n.publicSubnetIDs, public.ID())
 		n.privateSubnetIDs = append(n.privateSubnetIDs, private.ID())
+		if !scraperSubnets {
+			continue
+		}
+		// No node or pod gets an address here (nothing is tagged for
+		// Karpenter, and pods take their node's subnet), so a policy that
+		// admits this range admits the scraper alone. Its traffic stays in
+		// the VPC: the main route table's local route is all it needs.
+		scraper, err := ec2.NewSubnet(ctx, zoneName+"-scraper", &ec2.SubnetArgs{
+			VpcId: vpc.ID(), AvailabilityZone: pulumi.String(zone), CidrBlock: pulumi.String(scraperCIDRs[i]), Tags: tags,
+		}, opts...)
+		if err != nil {
+			return nil, err
+		}
+		n.scraperSubnetIDs = append(n.scraperSubnetIDs, scraper.ID())
+		n.scraperCIDRs = append(n.scraperCIDRs, scraperCIDRs[i])
 	}
 	return n, nil
 }
