@@ -69,7 +69,8 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		SystemNodeSize: cfg.Cluster.SystemNodeType, SystemNodeCount: cfg.Cluster.SystemNodeCount,
 		SubscriptionID: client.SubscriptionId, TenantID: client.TenantId, DeployerObjectID: client.ObjectId,
 		AdminGroupObjectIDs: cfg.Cluster.AdminGroupObjectIDs, KubeloginMode: cfg.Cluster.KubeloginMode,
-		UpgradeChannel: cfg.Cluster.UpgradeChannel, NodeOSUpgradeChannel: cfg.Cluster.NodeOSUpgradeChannel,
+		AuthorizedIPRanges: cfg.Cluster.PublicAccessCidrs,
+		UpgradeChannel:     cfg.Cluster.UpgradeChannel, NodeOSUpgradeChannel: cfg.Cluster.NodeOSUpgradeChannel,
 		Maintenance: cluster.MaintenanceWindow{
 			Day: cfg.Cluster.MaintenanceDay, StartTime: cfg.Cluster.MaintenanceStartTime, DurationHours: cfg.Cluster.MaintenanceHours,
 		},

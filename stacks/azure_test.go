@@ -37,6 +37,19 @@ func TestAzureCluster(t *testing.T) {
 			t.Errorf("cluster %v = %v, want %v", check.path, got, check.want)
 		}
 	}
+	// Open to every address by default, which AKS spells as no ranges;
+	// narrowed, the API server takes only the ranges given.
+	if access := c["apiServerAccessProfile"]; access != nil {
+		t.Errorf("default API server access %v, want none (open)", access)
+	}
+	p, err := renderStack(t, "azure", map[string]string{"edw:clusterPublicAccessCidrs": "203.0.113.0/24,198.51.100.7/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrowed := one(t, p, "azure-native:containerservice/v20241002preview:ManagedCluster", "cluster").Inputs
+	if got := fmt.Sprint(at(narrowed, "apiServerAccessProfile", "authorizedIPRanges")); got != "[203.0.113.0/24 198.51.100.7/32]" {
+		t.Errorf("authorized ranges %s", got)
+	}
 }
 
 func TestAzureStorageTakesNoSharedKey(t *testing.T) {

@@ -51,7 +51,7 @@ type Config struct {
 		SystemNodeType       string   `key:"clusterSystemNodeType" help:"Instance type (AWS) or VM size (Azure) of the system nodes, where the controllers run; default m6i.large or Standard_D4ds_v5."`
 		SystemNodeCount      int      `key:"clusterSystemNodeCount" default:"2" help:"Nodes in the system node group."`
 		EndpointAccess       string   `key:"clusterEndpointAccess" default:"public-and-private" help:"AWS: who reaches the API endpoint: public-and-private (nodes inside the VPC, you from clusterPublicAccessCidrs), public, or private (run pulumi from inside the VPC)."`
-		PublicAccessCidrs    []string `key:"clusterPublicAccessCidrs" default:"0.0.0.0/0" help:"AWS: address ranges that may reach a public API endpoint; narrow it to your own."`
+		PublicAccessCidrs    []string `key:"clusterPublicAccessCidrs" default:"0.0.0.0/0" help:"Address ranges that may reach the API endpoint (AWS: a public endpoint; Azure: the API server's authorized ranges); both clouds still sign in every request. The default admits laptops and hosted CI runners; narrow it to your own."`
 		AdminGroupObjectIDs  []string `key:"clusterAdminGroupObjectIds" help:"Azure: Entra ID groups made cluster admins, besides whoever runs pulumi."`
 		KubeloginMode        string   `key:"clusterKubeloginMode" default:"azurecli" help:"Azure: how the kubeconfig's kubelogin signs in: azurecli (az login, also in the workflows), workloadidentity, spn or msi."`
 		UpgradeChannel       string   `key:"clusterUpgradeChannel" default:"patch" help:"Azure: Kubernetes auto-upgrade channel (patch, stable, rapid, node-image or none)."`

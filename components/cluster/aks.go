@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
@@ -49,6 +50,10 @@ type AksArgs struct {
 	// AdminGroupObjectIDs are Entra ID groups made cluster admin too.
 	// Optional.
 	AdminGroupObjectIDs []string
+	// AuthorizedIPRanges may reach the API server; empty or 0.0.0.0/0
+	// leaves it open to every address (every request is still signed in
+	// with Entra ID). Optional.
+	AuthorizedIPRanges []string
 	// KubeloginMode is how kubelogin gets an Entra ID token for the
 	// kubeconfig (azurecli, workloadidentity, spn, msi). Required.
 	KubeloginMode string
@@ -130,6 +135,7 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 			UpgradeChannel:       pulumi.String(args.UpgradeChannel),
 			NodeOSUpgradeChannel: pulumi.String(args.NodeOSUpgradeChannel),
 		},
+		ApiServerAccessProfile: apiServerAccess(args.AuthorizedIPRanges),
 		Identity: &containerservice.ManagedClusterIdentityArgs{
 			Type:                   containerservice.ResourceIdentityTypeUserAssigned,
 			UserAssignedIdentities: pulumi.StringArray{controlPlane.ID()},
@@ -231,6 +237,21 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 		"kubeletObjectId": c.KubeletObjectId, "controlPlaneIdentityName": c.ControlPlaneIdentityName,
 	})
 }
+
+// apiServerAccess limits the API server to ranges, or is nil when they
+// admit every address: AKS takes no range that wide, and an empty list is
+// its open default. AKS adds the cluster's own outbound address to the
+// ranges itself (AKS docs, "Secure access to the API server using
+// authorized IP address ranges").
+func apiServerAccess(ranges []string) *containerservice.ManagedClusterAPIServerAccessProfileArgs {
+	if len(ranges) == 0 || slices.Contains(ranges, everyAddress) {
+		return nil
+	}
+	return &containerservice.ManagedClusterAPIServerAccessProfileArgs{AuthorizedIPRanges: pulumi.ToStringArray(ranges)}
+}
+
+// everyAddress is the range of every IPv4 address.
+const everyAddress = "0.0.0.0/0"
 
 // How long the deployer's cluster role may take to reach the apiserver:
 // up to five minutes (AKS docs, "Use Azure role-based access control for
