@@ -10,6 +10,7 @@ import (
 
 	"github.com/edw-project/edw/components/karpenter"
 	"github.com/edw-project/edw/components/keda"
+	"github.com/edw-project/edw/versions"
 )
 
 // crdSource is where a module keeps the CRDs of one version.
@@ -30,7 +31,7 @@ var crdSources = map[string][]crdSource{
 
 // kubernetesVersion is the newest built-in schema set kubectl-validate
 // bundles.
-const kubernetesVersion = "1.30"
+const kubernetesVersion = versions.SchemaKubernetes
 
 // tool finds a checker `make tools` builds into build/bin; without it the
 // test skips, except under CI.
@@ -150,15 +151,4 @@ func TestSchemaCheckRejectsBadObjects(t *testing.T) {
 	}
 }
 
-// The module that runs KEDA's own scalers on the rendered triggers builds
-// with the KEDA the stacks deploy.
-func TestKedaConformanceUsesTheDeployedKeda(t *testing.T) {
-	b, err := os.ReadFile("conformance/keda/go.mod")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "github.com/kedacore/keda/v2 v" + keda.ChartVersion
-	if !strings.Contains(string(b), want) {
-		t.Fatalf("conformance/keda/go.mod does not require %s", want)
-	}
-}
+
