@@ -150,5 +150,3 @@ func TestSchemaCheckRejectsBadObjects(t *testing.T) {
 		})
 	}
 }
-
-
