@@ -45,17 +45,22 @@ func Wait(ctx context.Context, kubeconfig []byte, c Check) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
+	var reason error
 	for attempt := 1; ; attempt++ {
 		err := cfg.allowed(ctx, c.Verb, c.Resource)
 		if err == nil {
 			return nil
 		}
-		if c.Progress != nil {
+		// An attempt the deadline cut short says less than the one before.
+		if ctx.Err() == nil || reason == nil {
+			reason = err
+		}
+		if c.Progress != nil && ctx.Err() == nil {
 			c.Progress(attempt, err)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s %s on %s: not allowed after %s: %w", c.Verb, c.Resource, cfg.server, c.Timeout, err)
+			return fmt.Errorf("%s %s on %s: not allowed after %s: %w", c.Verb, c.Resource, cfg.server, c.Timeout, reason)
 		case <-time.After(c.Interval):
 		}
 	}

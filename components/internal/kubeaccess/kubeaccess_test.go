@@ -108,7 +108,7 @@ func TestGivesUpAfterTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := check
-	c.Timeout = 200 * time.Millisecond
+	c.Timeout = time.Second
 	err := Wait(context.Background(), kubeconfig(t, srv, ready), c)
 	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "create namespaces on "+srv.URL) {
 		t.Errorf("err = %v, want forbidden, naming the request and the server", err)
