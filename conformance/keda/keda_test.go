@@ -18,7 +18,7 @@ import (
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	"github.com/kedacore/keda/v2/pkg/scalers"
 	"github.com/kedacore/keda/v2/pkg/scalers/scalersconfig"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/yaml"
 )
 
@@ -69,7 +69,7 @@ func requireEmulators(t *testing.T) {
 }
 
 // config is what KEDA's operator hands a scaler for the rendered trigger.
-func config(r rendered, metadata map[string]string, auth map[string]string, identity kedav1alpha1.AuthPodIdentity, recorder record.EventRecorder) *scalersconfig.ScalerConfig {
+func config(r rendered, metadata map[string]string, auth map[string]string, identity kedav1alpha1.AuthPodIdentity, recorder events.EventRecorder) *scalersconfig.ScalerConfig {
 	return &scalersconfig.ScalerConfig{
 		ScalableObjectName:      "consumer",
 		ScalableObjectNamespace: "edw",
@@ -120,7 +120,7 @@ func with(m map[string]string, kv ...string) map[string]string {
 var readOutsideTypedConfig = []string{"property cloud in scaler azure-queue"}
 
 // unexpected are the "Unmatched input property" warnings KEDA raised.
-func unexpected(rec *record.FakeRecorder) []string {
+func unexpected(rec *events.FakeRecorder) []string {
 	var out []string
 	for {
 		select {
@@ -165,7 +165,7 @@ func TestAwsSqsQueueTrigger(t *testing.T) {
 
 	// Only the endpoint changes; the rendered pod identity (the operator's
 	// own credentials, here the emulator's) is what authenticates.
-	rec := record.NewFakeRecorder(16)
+	rec := events.NewFakeRecorder(16)
 	s, err := scalers.NewAwsSqsQueueScaler(ctx, config(r, with(r.metadata, "awsEndpoint", os.Getenv("AWS_ENDPOINT_URL_SQS")), nil, r.podIdentity, rec))
 	if err != nil {
 		t.Fatalf("KEDA refuses the rendered trigger: %v", err)
@@ -197,7 +197,7 @@ func TestAzureQueueTrigger(t *testing.T) {
 	if r.triggerType != "azure-queue" || r.podIdentity.Provider != kedav1alpha1.PodIdentityProviderAzureWorkload || r.podIdentity.GetIdentityID() == "" {
 		t.Fatalf("rendered %s with pod identity %+v", r.triggerType, r.podIdentity)
 	}
-	rec := record.NewFakeRecorder(16)
+	rec := events.NewFakeRecorder(16)
 	// KEDA's own parsing accepts the rendered trigger with its workload
 	// identity (the token itself is only fetched when it reads the queue).
 	if _, err := scalers.NewAzureQueueScaler(config(r, r.metadata, nil, r.podIdentity, rec)); err != nil {
