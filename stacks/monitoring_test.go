@@ -3,6 +3,9 @@ package stacks_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -250,4 +253,25 @@ func alarmNotifications(t *testing.T, alarm map[string]any, values []float64) in
 		alarming = v > threshold
 	}
 	return n
+}
+
+// Azure's agent drops a custom scrape configuration it cannot parse, and
+// falls back to its defaults without a word (Azure/prometheus-collector,
+// configmapparser): promtool, Prometheus' own parser, reads the one each
+// stack deploys.
+func TestScrapeConfigsWithPromtool(t *testing.T) {
+	promtool := tool(t, "promtool")
+	configs := map[string]any{
+		"aws":   one(t, aws(t), "aws:amp/scraper:Scraper", "monitoring").Inputs["scrapeConfiguration"],
+		"azure": at(one(t, azure(t), "kubernetes:core/v1:ConfigMap", "monitoring-scrape").Inputs, "data", "prometheus-config"),
+	}
+	for stack, cfg := range configs {
+		path := filepath.Join(t.TempDir(), stack+".yaml")
+		if err := os.WriteFile(path, []byte(fmt.Sprint(cfg)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(promtool, "check", "config", path).CombinedOutput(); err != nil {
+			t.Errorf("%s scrape config: %v\n%s", stack, err, out)
+		}
+	}
 }
