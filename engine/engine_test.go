@@ -31,6 +31,7 @@ import (
 	"github.com/edw-project/edw/components/workload"
 	"github.com/edw-project/edw/engine/swap"
 	"github.com/edw-project/edw/engine/workspace"
+	"github.com/edw-project/edw/versions"
 )
 
 // updatedQueueLength is the one setting the update step changes.
@@ -431,6 +432,15 @@ func checkEKS(t *testing.T, _ *workspace.Kube, done []step) {
 	if nodes, dns := created(done, "aws:eks/nodeGroup:NodeGroup", "cluster-system-nodeGroup"), created(done, "aws:eks/addon:Addon", "cluster-coredns"); nodes < 0 || dns < nodes {
 		t.Errorf("CoreDNS add-on created at step %d, the system nodes at %d: it must wait for them", dns, nodes)
 	}
+	// The upgrade policy reached the cluster inside pulumi-eks's component,
+	// which has no input for it, through the program's transform.
+	for _, r := range state.Resources {
+		if r.Type == "aws:eks/cluster:Cluster" {
+			if policy, _ := r.Inputs["upgradePolicy"].(map[string]any); policy["supportType"] != "STANDARD" || r.Inputs["version"] != versions.Kubernetes {
+				t.Errorf("EKS cluster version %v, upgrade policy %v; want %s, STANDARD", r.Inputs["version"], r.Inputs["upgradePolicy"], versions.Kubernetes)
+			}
+		}
+	}
 	logs, ok := state.Resources["/aws/eks/edw-aws/cluster"]
 	if !ok || logs.URN == "" || logs.Outputs["retentionInDays"] != float64(90) {
 		t.Errorf("the cluster's log group: kept %v, the stack's %v, retention %v", ok, logs.URN != "", logs.Outputs["retentionInDays"])
@@ -632,6 +642,9 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{map[string]string{"edw:kedaQueueLength": "many"}, []string{"edw:kedaQueueLength", "integer"}},
 		{map[string]string{"edw:kedaMaxReplicas": "0", "edw:clusterAvailabilityZones": "4"},
 			[]string{"edw:kedaMaxReplicas (0) must be >= 1", "edw:clusterAvailabilityZones is 4: want 2 or 3"}},
+		// EKS answers which versions it offers; one in extended support
+		// only needs the key that accepts its price.
+		{map[string]string{"edw:clusterVersion": "1.33"}, []string{"edw:clusterVersion is 1.33, which EKS offers in extended support only", "edw:clusterSupportType EXTENDED"}},
 	} {
 		s := newStack(t, "aws")
 		for k, v := range tc.set {
