@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edw-project/edw/versions"
 )
 
 // kubeScoreAccepted are the findings the workload keeps on purpose: its
@@ -18,7 +20,7 @@ var kubeScoreAccepted = []string{"ImagePullPolicy is not set to Always"}
 func findings(t *testing.T, dir string) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	args := append([]string{"score", "--output-format", "ci", "--kubernetes-version", "v" + kubernetesVersion}, files...)
+	args := append([]string{"score", "--output-format", "ci", "--kubernetes-version", "v" + versions.Kubernetes}, files...)
 	out, err := exec.Command(tool(t, "kube-score"), args...).CombinedOutput()
 	if _, isExit := err.(*exec.ExitError); err != nil && !isExit {
 		t.Fatalf("kube-score: %v", err)

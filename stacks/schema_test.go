@@ -29,9 +29,9 @@ var crdSources = map[string][]crdSource{
 	},
 }
 
-// kubernetesVersion is the newest built-in schema set kubectl-validate
-// bundles.
-const kubernetesVersion = versions.SchemaKubernetes
+// openAPIDir is where k8s.io/kubernetes keeps the OpenAPI v3 schemas of
+// its built-in kinds, one file per group and version.
+const openAPIDir = "api/openapi-spec/v3"
 
 // tool finds a checker `make tools` builds into build/bin; without it the
 // test skips, except under CI.
@@ -50,22 +50,59 @@ func tool(t *testing.T, name string) string {
 	return ""
 }
 
+// moduleDir downloads module at version from the module proxy and returns
+// its folder.
+func moduleDir(t *testing.T, module, version string) string {
+	t.Helper()
+	out, err := exec.Command("go", "mod", "download", "-json", module+"@v"+version).Output()
+	if err != nil {
+		t.Fatalf("download %s@v%s: %v", module, version, err)
+	}
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Error != "" {
+		t.Fatalf("download %s@v%s: %v %s", module, version, err, mod.Error)
+	}
+	return mod.Dir
+}
+
+// builtinSchemas lays out the OpenAPI of the Kubernetes release the
+// clusters run as kubectl-validate reads it (api/v1.json,
+// apis/<group>/<version>.json): its own bundled schemas stop at 1.30.
+func builtinSchemas(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(moduleDir(t, "k8s.io/kubernetes", versions.LabKubernetes), openAPIDir)
+	dir := t.TempDir()
+	files, _ := filepath.Glob(filepath.Join(src, "*__*_openapi.json"))
+	for _, f := range files {
+		// api__v1_openapi.json, apis__apps__v1_openapi.json; not the
+		// groups' own lists (apis__apps_openapi.json)
+		parts := strings.Split(strings.TrimSuffix(filepath.Base(f), "_openapi.json"), "__")
+		if len(parts) != 3 && parts[0] != "api" {
+			continue
+		}
+		target := filepath.Join(append([]string{dir}, parts...)...) + ".json"
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(f, target); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "apis", "apps", "v1.json")); err != nil {
+		t.Fatalf("no apps/v1 schema among %d files of %s: %v", len(files), src, err)
+	}
+	return dir
+}
+
 // crds gathers a stack's CRDs from the module proxy into one folder.
 func crds(t *testing.T, stack string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, src := range crdSources[stack] {
-		out, err := exec.Command("go", "mod", "download", "-json", src.module+"@v"+src.version).Output()
-		if err != nil {
-			t.Fatalf("download %s@v%s: %v", src.module, src.version, err)
-		}
-		var mod struct{ Dir, Error string }
-		if err := json.Unmarshal(out, &mod); err != nil || mod.Error != "" {
-			t.Fatalf("download %s@v%s: %v %s", src.module, src.version, err, mod.Error)
-		}
-		files, _ := filepath.Glob(filepath.Join(mod.Dir, src.dir, "*.yaml"))
+		modDir := moduleDir(t, src.module, src.version)
+		files, _ := filepath.Glob(filepath.Join(modDir, src.dir, "*.yaml"))
 		if len(files) == 0 {
-			t.Fatalf("no CRDs in %s/%s", mod.Dir, src.dir)
+			t.Fatalf("no CRDs in %s/%s", modDir, src.dir)
 		}
 		for _, f := range files {
 			b, err := os.ReadFile(f)
@@ -84,7 +121,7 @@ func crds(t *testing.T, stack string) string {
 // whether everything passed.
 func validate(t *testing.T, crdDir string, paths ...string) (string, bool) {
 	t.Helper()
-	args := append(paths, "--version", kubernetesVersion, "--local-crds", crdDir, "--output", "json")
+	args := append(paths, "--local-schemas", builtinSchemas(t), "--local-crds", crdDir, "--output", "json")
 	out, err := exec.Command(tool(t, "kubectl-validate"), args...).CombinedOutput()
 	if _, isExit := err.(*exec.ExitError); err != nil && !isExit {
 		t.Fatalf("kubectl-validate: %v", err)
@@ -130,14 +167,19 @@ func TestSchemaCheckRejectsBadObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	deployment, err := os.ReadFile(filepath.Join(dir, "manifests", "deployment-edw-consumer.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	crdDir := crds(t, "aws")
 	for name, bad := range map[string]string{
 		"deprecated consolidation policy": strings.Replace(string(nodePool), "WhenEmptyOrUnderutilized", "WhenUnderutilized", 1),
 		"duration the CRD refuses":        strings.Replace(string(nodePool), "consolidateAfter: 1m", "consolidateAfter: 1.5m", 1),
 		"unknown ScaledObject field":      strings.Replace(string(scaled), "pollingInterval:", "pollingIntervall:", 1),
+		"unknown Deployment field":        strings.Replace(string(deployment), "replicas:", "replicaz:", 1),
 	} {
 		t.Run(name, func(t *testing.T) {
-			if bad == string(nodePool) || bad == string(scaled) {
+			if bad == string(nodePool) || bad == string(scaled) || bad == string(deployment) {
 				t.Fatal("the mutation did not apply")
 			}
 			f := filepath.Join(t.TempDir(), "bad.yaml")

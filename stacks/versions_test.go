@@ -44,7 +44,7 @@ func TestVersionsAreOneTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range []string{versions.Kubernetes, versions.Karpenter, versions.KarpenterAzure, versions.AMIAlias, versions.Keda,
-		versions.LabKubernetes, versions.Kwok, versions.SchemaKubernetes} {
+		versions.LabKubernetes, versions.Kwok} {
 		if !strings.Contains(string(readme), " | "+v+" | ") {
 			t.Errorf("README.md's version table has no row with %s", v)
 		}

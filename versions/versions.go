@@ -45,14 +45,12 @@ const AMIAlias = "al2023@v20260903"
 const Keda = "2.21.0"
 
 // LabKubernetes is the k8s.io/kubernetes release the lab's control plane
-// is built from: the clusters' minor, chosen 2026-12-04.
+// is built from, and whose OpenAPI (api/openapi-spec/v3) the manifests'
+// built-in kinds are checked against: the clusters' minor, chosen
+// 2026-12-04. (kubectl-validate v0.0.4, the newest the module proxy
+// serves, bundles schemas up to 1.30 only.)
 const LabKubernetes = "1.36.5"
 
 // Kwok is the kwok release the lab runs its nodes with: the newest, built
 // against client-go 0.36, chosen 2026-12-04.
 const Kwok = "0.8.0"
-
-// SchemaKubernetes is the Kubernetes version whose built-in schemas the
-// manifests are checked against by kubectl-validate: the newest it bundles
-// (v0.0.4, the newest the module proxy serves, checked 2026-12-04).
-const SchemaKubernetes = "1.30"
