@@ -10,7 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// EKS's support statuses of a Kubernetes version (ListClusterVersions,
+// EKS's support statuses of a Kubernetes version (DescribeClusterVersions,
 // versionStatus), and what a cluster pays an hour in each (Amazon EKS
 // pricing, checked 2026-12-04).
 const (

@@ -211,14 +211,15 @@ func TestAWSSetAsideAlarmNotifiesEachTime(t *testing.T) {
 		t.Fatalf("set-aside alarm reads %v, want the dead-letter queue's depth, Maximum over the 10-minute window", at(in, "metricQueries", 0))
 	}
 	// The queue's depth each 10 minutes: 3 dead letters on day 1 and one
-	// more on day 8, all of them kept.
-	depths := make([]float64, 14*144)
+	// more on day 8, all of them kept; before the first, the empty queue
+	// reported nothing (SQS stops after about 6 idle hours).
+	depths := make([]*float64, 14*144)
 	for i := range depths {
 		switch {
 		case i >= 7*144:
-			depths[i] = 4
+			depths[i] = ptr(4.0)
 		case i >= 144:
-			depths[i] = 3
+			depths[i] = ptr(3.0)
 		}
 	}
 	if got := alarmNotifications(t, in, depths); got != 2 {
@@ -226,20 +227,35 @@ func TestAWSSetAsideAlarmNotifiesEachTime(t *testing.T) {
 	}
 }
 
+func ptr(v float64) *float64 { return &v }
+
 // alarmNotifications counts the OK -> ALARM transitions of a one-period
-// alarm over values, given its metric queries: the metric alone, or the
-// DIFF expression of it.
-func alarmNotifications(t *testing.T, alarm map[string]any, values []float64) int {
+// alarm over values (nil: no data), given its metric queries: DIFF of the
+// first, with or without FILL of missing points with 0. As in CloudWatch,
+// DIFF has no value where either point is missing, and a missing value
+// does not breach (treatMissingData notBreaching, checked elsewhere).
+func alarmNotifications(t *testing.T, alarm map[string]any, values []*float64) int {
 	t.Helper()
-	series := values
-	if expr := at(alarm, "metricQueries", 1, "expression"); expr != nil {
-		if expr != "DIFF("+fmt.Sprint(at(alarm, "metricQueries", 0, "id"))+")" || at(alarm, "metricQueries", 1, "returnData") != true {
-			t.Fatalf("expression %v: the evaluator knows DIFF of the first query only", expr)
+	id := fmt.Sprint(at(alarm, "metricQueries", 0, "id"))
+	expr := at(alarm, "metricQueries", 1, "expression")
+	fill := expr == "DIFF(FILL("+id+", 0))"
+	if (!fill && expr != "DIFF("+id+")") || at(alarm, "metricQueries", 1, "returnData") != true {
+		t.Fatalf("expression %v: the evaluator knows DIFF and DIFF(FILL(x, 0)) of the first query only", expr)
+	}
+	if fill {
+		for i, v := range values {
+			if v == nil {
+				values[i] = ptr(0)
+			}
 		}
-		series = nil
-		for i := 1; i < len(values); i++ {
-			series = append(series, values[i]-values[i-1])
+	}
+	var series []*float64
+	for i := 1; i < len(values); i++ {
+		if values[i] == nil || values[i-1] == nil {
+			series = append(series, nil)
+			continue
 		}
+		series = append(series, ptr(*values[i]-*values[i-1]))
 	}
 	threshold, _ := alarm["threshold"].(float64)
 	if alarm["comparisonOperator"] != "GreaterThanThreshold" || alarm["evaluationPeriods"] != 1.0 {
@@ -247,10 +263,11 @@ func alarmNotifications(t *testing.T, alarm map[string]any, values []float64) in
 	}
 	alarming, n := false, 0
 	for _, v := range series {
-		if v > threshold && !alarming {
+		breaching := v != nil && *v > threshold
+		if breaching && !alarming {
 			n++
 		}
-		alarming = v > threshold
+		alarming = breaching
 	}
 	return n
 }

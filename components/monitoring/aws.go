@@ -99,7 +99,9 @@ func NewAws(ctx *pulumi.Context, name string, args *AwsArgs, opts ...pulumi.Reso
 		"-set-aside": {
 			AlarmDescription: pulumi.String(fmt.Sprintf("More than %d messages reached the dead-letter queue in %s: they were "+
 				"received too often without being written, and wait there for someone to look.", args.Thresholds.SetAside, args.Thresholds.Window)),
-			// What arrived in the window is the rise of the queue's depth.
+			// What arrived in the window is the rise of the queue's depth;
+			// an idle queue reports nothing after a few hours, which FILL
+			// reads as empty, so the first dead letter after one counts.
 			// The depth itself counts every dead letter still kept (14
 			// days): an alarm on it would stay in ALARM after the first and
 			// never tell of the next. NumberOfMessagesSent leaves out what
@@ -115,7 +117,7 @@ func NewAws(ctx *pulumi.Context, name string, args *AwsArgs, opts ...pulumi.Reso
 					},
 				},
 				cloudwatch.MetricAlarmMetricQueryArgs{
-					Id: pulumi.String("setAside"), Expression: pulumi.String("DIFF(depth)"),
+					Id: pulumi.String("setAside"), Expression: pulumi.String("DIFF(FILL(depth, 0))"),
 					Label: pulumi.String("messages set aside"), ReturnData: pulumi.Bool(true),
 				},
 			},

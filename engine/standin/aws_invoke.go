@@ -89,7 +89,7 @@ var eksVersions = []struct{ version, status, endOfStandard, endOfExtended string
 	{"1.36", "STANDARD_SUPPORT", "2027-08-02", "2028-08-02"},
 }
 
-// clusterVersions answers ListClusterVersions: the versions in status, or
+// clusterVersions answers DescribeClusterVersions: the versions in status, or
 // all offered ones, narrowed to only when it names some.
 func clusterVersions(status string, only []string) map[string]any {
 	var out []any
