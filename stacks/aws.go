@@ -3,6 +3,7 @@ package stacks
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -43,7 +44,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	// VPC, through the cluster's private endpoint.
 	scrape := cluster.EndpointAccess(cfg.Cluster.EndpointAccess) != cluster.EndpointPublic
 
-	if err := checkEksVersion(ctx, cfg.Cluster.Version, cfg.Cluster.SupportType); err != nil {
+	if err := checkEksVersion(ctx, cfg.Cluster.Version, cfg.Cluster.SupportType, time.Now()); err != nil {
 		return nil, err
 	}
 

@@ -37,10 +37,11 @@ func TestAzureCluster(t *testing.T) {
 			t.Errorf("cluster %v = %v, want %v", check.path, got, check.want)
 		}
 	}
-	// Open to every address by default, which AKS spells as no ranges;
-	// narrowed, the API server takes only the ranges given.
-	if access := c["apiServerAccessProfile"]; access != nil {
-		t.Errorf("default API server access %v, want none (open)", access)
+	// Open to every address by default, which AKS spells as an empty
+	// list, sent so that a narrowed cluster opens again; narrowed, the API
+	// server takes only the ranges given.
+	if ranges, ok := at(c, "apiServerAccessProfile", "authorizedIPRanges").([]any); !ok || len(ranges) != 0 {
+		t.Errorf("default authorized ranges %v, want an empty list (open)", at(c, "apiServerAccessProfile"))
 	}
 	p, err := renderStack(t, "azure", map[string]string{"edw:clusterPublicAccessCidrs": "203.0.113.0/24,198.51.100.7/32"})
 	if err != nil {

@@ -28,19 +28,40 @@ const (
 	supportExtended = "EXTENDED"
 )
 
+// upgradeNotice is how long before the end of standard support the
+// program warns that EKS will upgrade a STANDARD cluster: the AMI alias
+// is pinned to the old minor, so Karpenter launches no node after the
+// upgrade until both keys move.
+const upgradeNotice = 60 * 24 * time.Hour
+
 // checkEksVersion asks EKS which Kubernetes versions it offers, during
 // preview as during update, and refuses edw:clusterVersion unless EKS
 // offers it: a version in extended support only with
 // edw:clusterSupportType EXTENDED, and then with a warning of its price.
-func checkEksVersion(ctx *pulumi.Context, version, supportType string) error {
-	offered, err := awseks.GetClusterVersions(ctx, &awseks.GetClusterVersionsArgs{ClusterType: pulumi.StringRef("eks")})
+// It warns as a STANDARD cluster's version nears its upgrade.
+func checkEksVersion(ctx *pulumi.Context, version, supportType string, now time.Time) error {
+	offered, err := awseks.GetClusterVersions(ctx, &awseks.GetClusterVersionsArgs{
+		ClusterType: pulumi.StringRef("eks"), IncludeAll: pulumi.BoolRef(true),
+	})
 	if err != nil {
 		return fmt.Errorf("%s:clusterVersion: asking EKS which versions it offers: %w", Namespace, err)
 	}
-	status := map[string]string{}
+	warning, err := eksVersionVerdict(version, supportType, offered.ClusterVersions, now)
+	if err != nil || warning == "" {
+		return err
+	}
+	return ctx.Log.Warn(warning, nil)
+}
+
+// eksVersionVerdict judges version against what EKS offers on day now:
+// an error refuses it, a warning is what the user should know.
+func eksVersionVerdict(version, supportType string, offered []awseks.GetClusterVersionsClusterVersion, now time.Time) (string, error) {
+	var this *awseks.GetClusterVersionsClusterVersion
 	var standard, extended []string
-	for _, v := range offered.ClusterVersions {
-		status[v.ClusterVersion] = v.VersionStatus
+	for i, v := range offered {
+		if v.ClusterVersion == version {
+			this = &offered[i]
+		}
 		switch v.VersionStatus {
 		case eksStandard:
 			standard = append(standard, v.ClusterVersion)
@@ -50,21 +71,25 @@ func checkEksVersion(ctx *pulumi.Context, version, supportType string) error {
 	}
 	slices.Sort(standard)
 	slices.Sort(extended)
-	switch status[version] {
-	case eksStandard:
-		return nil
-	case eksExtended:
-		if supportType != supportExtended {
-			return fmt.Errorf("%s:clusterVersion is %s, which EKS offers in extended support only, at $%.2f a cluster-hour instead of $%.2f: "+
-				"set a version in standard support (%s), or accept the price with %s:clusterSupportType %s",
-				Namespace, version, eksExtendedUSD, eksStandardUSD, strings.Join(standard, ", "), Namespace, supportExtended)
-		}
-		return ctx.Log.Warn(fmt.Sprintf("%s:clusterVersion %s is in EKS extended support: the control plane costs $%.2f an hour instead of $%.2f; "+
-			"versions in standard support: %s", Namespace, version, eksExtendedUSD, eksStandardUSD, strings.Join(standard, ", ")), nil)
-	default:
-		return fmt.Errorf("%s:clusterVersion is %s, which EKS does not offer: set one of %s (standard support) or %s (extended support, at $%.2f a cluster-hour)",
+	switch {
+	case this == nil || (this.VersionStatus != eksStandard && this.VersionStatus != eksExtended):
+		return "", fmt.Errorf("%s:clusterVersion is %s, which EKS does not offer: set one of %s (standard support) or %s (extended support, at $%.2f a cluster-hour)",
 			Namespace, version, strings.Join(standard, ", "), strings.Join(extended, ", "), eksExtendedUSD)
+	case this.VersionStatus == eksExtended && supportType != supportExtended:
+		return "", fmt.Errorf("%s:clusterVersion is %s, which EKS offers in extended support only, at $%.2f a cluster-hour instead of $%.2f: "+
+			"set a version in standard support (%s), or accept the price with %s:clusterSupportType %s",
+			Namespace, version, eksExtendedUSD, eksStandardUSD, strings.Join(standard, ", "), Namespace, supportExtended)
+	case this.VersionStatus == eksExtended:
+		return fmt.Sprintf("%s:clusterVersion %s is in EKS extended support: the control plane costs $%.2f an hour instead of $%.2f; "+
+			"versions in standard support: %s", Namespace, version, eksExtendedUSD, eksStandardUSD, strings.Join(standard, ", ")), nil
 	}
+	end, err := time.Parse(time.DateOnly, this.EndOfStandardSupportDate)
+	if err != nil || supportType != supportStandard || end.Sub(now) > upgradeNotice {
+		return "", nil
+	}
+	return fmt.Sprintf("%s:clusterVersion %s leaves EKS standard support on %s, when EKS upgrades the control plane "+
+		"(%s:clusterSupportType %s): move %s:clusterVersion, and %s:karpenterAmiAlias to an AMI release for the new minor, before then, "+
+		"or Karpenter finds no AMI for its nodes", Namespace, version, end.Format(time.DateOnly), Namespace, supportStandard, Namespace, Namespace), nil
 }
 
 // aksVersion is a Kubernetes minor AKS offers, and the last day it does

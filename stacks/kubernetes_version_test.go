@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/edw-project/edw/components/cluster"
@@ -70,5 +71,30 @@ func TestUpgradePolicyTransform(t *testing.T) {
 	}
 	if got := transform(context.Background(), &pulumi.ResourceTransformArgs{Type: "aws:eks/nodeGroup:NodeGroup", Props: pulumi.Map{}}); got != nil {
 		t.Errorf("a node group was transformed: %v", got)
+	}
+}
+
+// A STANDARD cluster is warned of EKS's upgrade in the 60 days before its
+// minor leaves standard support, and not before; an extended one is
+// warned of its price.
+func TestEksVersionWarnings(t *testing.T) {
+	offered := []awseks.GetClusterVersionsClusterVersion{
+		{ClusterVersion: "1.34", VersionStatus: eksExtended, EndOfStandardSupportDate: "2026-12-02"},
+		{ClusterVersion: "1.35", VersionStatus: eksStandard, EndOfStandardSupportDate: "2027-03-27"},
+		{ClusterVersion: "1.36", VersionStatus: eksStandard, EndOfStandardSupportDate: "2027-08-02"},
+	}
+	day := time.Date(2027, time.February, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		version, support, want string
+	}{
+		{"1.35", supportStandard, "leaves EKS standard support on 2027-03-27"},
+		{"1.36", supportStandard, ""},
+		{"1.35", supportExtended, ""},
+		{"1.34", supportExtended, "costs $0.60 an hour instead of $0.10"},
+	} {
+		got, err := eksVersionVerdict(c.version, c.support, offered, day)
+		if err != nil || (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s %s on %s: warning %q (%v), want %q", c.version, c.support, day.Format(time.DateOnly), got, err, c.want)
+		}
 	}
 }

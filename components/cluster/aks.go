@@ -238,16 +238,17 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 	})
 }
 
-// apiServerAccess limits the API server to ranges, or is nil when they
-// admit every address: AKS takes no range that wide, and an empty list is
-// its open default. AKS adds the cluster's own outbound address to the
-// ranges itself (AKS docs, "Secure access to the API server using
-// authorized IP address ranges").
+// apiServerAccess limits the API server to ranges; ranges that admit
+// every address are an empty list, AKS's spelling of open. The list is
+// always sent: left out, AKS would keep the ranges a cluster had, so a
+// stack could never open up again. AKS adds the cluster's own outbound
+// address to the ranges itself (AKS docs, "Secure access to the API
+// server using authorized IP address ranges").
 func apiServerAccess(ranges []string) *containerservice.ManagedClusterAPIServerAccessProfileArgs {
-	if len(ranges) == 0 || slices.Contains(ranges, everyAddress) {
-		return nil
+	if slices.Contains(ranges, everyAddress) {
+		ranges = nil
 	}
-	return &containerservice.ManagedClusterAPIServerAccessProfileArgs{AuthorizedIPRanges: pulumi.ToStringArray(ranges)}
+	return &containerservice.ManagedClusterAPIServerAccessProfileArgs{AuthorizedIPRanges: pulumi.ToStringArray(append([]string{}, ranges...))}
 }
 
 // everyAddress is the range of every IPv4 address.
@@ -256,16 +257,19 @@ const everyAddress = "0.0.0.0/0"
 // How long the deployer's cluster role may take to reach the apiserver:
 // up to five minutes (AKS docs, "Use Azure role-based access control for
 // Kubernetes authorization"), with a margin.
+// A sign-in does not depend on the role, so one that keeps failing gets a
+// shorter wait.
 const (
 	rbacPropagationTimeout = 10 * time.Minute
 	rbacPropagationPoll    = 10 * time.Second
+	signInTimeout          = 2 * time.Minute
 )
 
 // waitForDeployer returns once the kubeconfig's user may create
 // namespaces, telling the user why it waits.
 func waitForDeployer(goctx context.Context, ctx *pulumi.Context, c *Aks, kubeconfig string) error {
 	err := kubeaccess.Wait(goctx, []byte(kubeconfig), kubeaccess.Check{
-		Verb: "create", Resource: "namespaces", Timeout: rbacPropagationTimeout, Interval: rbacPropagationPoll,
+		Verb: "create", Resource: "namespaces", Timeout: rbacPropagationTimeout, Interval: rbacPropagationPoll, SignInTimeout: signInTimeout,
 		Progress: func(attempt int, reason error) {
 			if attempt == 1 {
 				_ = ctx.Log.Info(fmt.Sprintf("waiting up to %s for the deployer's Azure RBAC role to reach the cluster (%v)", rbacPropagationTimeout, reason), &pulumi.LogArgs{Resource: c})

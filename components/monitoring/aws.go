@@ -246,11 +246,14 @@ func newTopicKey(ctx *pulumi.Context, name string, args *AwsArgs, parent pulumi.
 		Actions:   []string{"kms:*"},
 		Resources: pulumi.StringArray{pulumi.String("*")},
 	}, identity.Statement{
+		// As AWS documents it, without conditions: SNS uses the key for
+		// whoever publishes, and the topic's own policy already admits only
+		// this account's alarms and workspace. A condition the publishing
+		// path does not carry would drop every alert without a word.
 		Sid:       "AlertPublishersEncrypt",
 		Principal: map[string]any{"Service": alertPublishers},
 		Actions:   []string{"kms:Decrypt", "kms:GenerateDataKey*"},
 		Resources: pulumi.StringArray{pulumi.String("*")},
-		Condition: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": args.AccountID}},
 	})
 	return kms.NewKey(ctx, name+"-alerts", &kms.KeyArgs{
 		Description:       pulumi.String("Encrypts the edw alert topic."),

@@ -30,14 +30,18 @@ type Check struct {
 	Verb, Resource string
 	// Timeout bounds the wait; Interval separates the attempts.
 	Timeout, Interval time.Duration
+	// SignInTimeout bounds how long sign-ins may fail in a row: a role
+	// propagates to the apiserver, not to the sign-in, so a sign-in that
+	// keeps failing (a user signed out) is not worth the whole Timeout.
+	SignInTimeout time.Duration
 	// Progress, if set, hears why each attempt before the last failed.
 	Progress func(attempt int, reason error)
 }
 
-// Wait asks the cluster of kubeconfig (JSON) whether its user may
-// do c.Verb on c.Resource, until it may or c.Timeout passes. Failed
-// sign-ins and unreachable servers are retried too: they are what a
-// cluster looks like while its role assignments propagate.
+// Wait asks the cluster of kubeconfig (JSON) whether its user may do
+// c.Verb on c.Resource, until it may or c.Timeout passes. Unreachable
+// servers are retried, and failed sign-ins for c.SignInTimeout; a
+// credential plugin that is not installed ends the wait at once.
 func Wait(ctx context.Context, kubeconfig []byte, c Check) error {
 	cfg, err := parse(kubeconfig)
 	if err != nil {
@@ -46,10 +50,23 @@ func Wait(ctx context.Context, kubeconfig []byte, c Check) error {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	var reason error
+	var signInFailing time.Time
 	for attempt := 1; ; attempt++ {
 		err := cfg.allowed(ctx, c.Verb, c.Resource)
-		if err == nil {
+		switch {
+		case err == nil:
 			return nil
+		case errors.Is(err, exec.ErrNotFound):
+			return err
+		case errors.Is(err, ErrSignIn):
+			if signInFailing.IsZero() {
+				signInFailing = time.Now()
+			}
+			if time.Since(signInFailing) > c.SignInTimeout {
+				return fmt.Errorf("%s %s on %s: signing in failed for %s: %w", c.Verb, c.Resource, cfg.server, c.SignInTimeout, err)
+			}
+		default:
+			signInFailing = time.Time{}
 		}
 		// An attempt the deadline cut short says less than the one before.
 		if ctx.Err() == nil || reason == nil {
@@ -66,8 +83,12 @@ func Wait(ctx context.Context, kubeconfig []byte, c Check) error {
 	}
 }
 
-// ErrForbidden is the apiserver's answer while the user may not act.
-var ErrForbidden = errors.New("forbidden")
+// ErrForbidden is the apiserver's answer while the user may not act, and
+// ErrSignIn a credential plugin's failure to sign the user in.
+var (
+	ErrForbidden = errors.New("forbidden")
+	ErrSignIn    = errors.New("signing in")
+)
 
 // config is what a client needs of a kubeconfig: the current context's
 // server, its CA, and how its user signs in.
@@ -250,8 +271,11 @@ func (c *config) exec(ctx context.Context) (user, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	if errors.Is(err, exec.ErrNotFound) {
+		return user{}, fmt.Errorf("credential plugin %s: %w (install it, e.g. az aks install-cli for kubelogin)", e.Command, err)
+	}
 	if err != nil {
-		return user{}, fmt.Errorf("credential plugin %s: %w: %s", e.Command, err, strings.TrimSpace(stderr.String()))
+		return user{}, fmt.Errorf("%w: credential plugin %s: %v: %s", ErrSignIn, e.Command, err, strings.TrimSpace(stderr.String()))
 	}
 	var cred struct {
 		Status struct {

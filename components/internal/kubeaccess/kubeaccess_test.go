@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -70,7 +71,7 @@ echo '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredentia
 	return b
 }
 
-var check = Check{Verb: "create", Resource: "namespaces", Timeout: 5 * time.Second, Interval: 10 * time.Millisecond}
+var check = Check{Verb: "create", Resource: "namespaces", Timeout: 5 * time.Second, Interval: 10 * time.Millisecond, SignInTimeout: 2 * time.Second}
 
 // The wait goes on through failed sign-ins and denied reviews, and ends
 // at the first review that allows, signed in with the plugin's token.
@@ -112,5 +113,28 @@ func TestGivesUpAfterTimeout(t *testing.T) {
 	err := Wait(context.Background(), kubeconfig(t, srv, ready), c)
 	if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "create namespaces on "+srv.URL) {
 		t.Errorf("err = %v, want forbidden, naming the request and the server", err)
+	}
+}
+
+// A sign-in that keeps failing, or a credential plugin that is not there,
+// ends the wait long before its timeout: no role propagation mends them.
+func TestSignInFailuresEndTheWaitEarly(t *testing.T) {
+	srv, reviews, _ := apiserver(t, 0)
+	c := check
+	c.Timeout, c.SignInTimeout = time.Minute, 100*time.Millisecond
+	start := time.Now()
+	err := Wait(context.Background(), kubeconfig(t, srv, filepath.Join(t.TempDir(), "never")), c)
+	if !errors.Is(err, ErrSignIn) || !strings.Contains(err.Error(), "no role yet") || time.Since(start) > 30*time.Second || reviews.Load() != 0 {
+		t.Errorf("err = %v after %s and %d reviews, want the sign-in's failure within seconds", err, time.Since(start), reviews.Load())
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(kubeconfig(t, srv, ""), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["users"].([]any)[0].(map[string]any)["user"].(map[string]any)["exec"].(map[string]any)["command"] = "kubelogin-not-installed"
+	missing, _ := json.Marshal(cfg)
+	start = time.Now()
+	if err := Wait(context.Background(), missing, c); !errors.Is(err, exec.ErrNotFound) || time.Since(start) > 5*time.Second {
+		t.Errorf("err = %v after %s, want the missing plugin at once", err, time.Since(start))
 	}
 }
