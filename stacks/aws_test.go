@@ -499,6 +499,9 @@ func TestAWSAutoMode(t *testing.T) {
 		at(cni, "data", "enable-network-policy-controller") != "true" {
 		t.Errorf("network policy controller config %v", cni)
 	}
+	if pool := one(t, p, "kubernetes:karpenter.sh/v1:NodePool", "workload"); !slices.ContainsFunc(pool.Dependencies, func(urn string) bool { return strings.HasSuffix(urn, "::cluster-network-policies") }) {
+		t.Errorf("the NodePool does not wait for the network policy controller's setting: %v", pool.Dependencies)
+	}
 	if len(plan(t, "aws").Find("kubernetes:core/v1:ConfigMap")) != 0 {
 		t.Error("without Auto Mode, the VPC CNI add-on enforces the policies: no ConfigMap is needed")
 	}

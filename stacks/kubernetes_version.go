@@ -92,33 +92,34 @@ func eksVersionVerdict(version, supportType string, offered []awseks.GetClusterV
 		"or Karpenter finds no AMI for its nodes", Namespace, version, end.Format(time.DateOnly), Namespace, supportStandard, Namespace, Namespace), nil
 }
 
-// aksVersion is a Kubernetes minor AKS offers, and the last day it does
-// outside the Premium tier's long-term support.
+// aksVersion is a Kubernetes minor AKS offers as GA from ga, and the last
+// day it does outside the Premium tier's long-term support.
 type aksVersion struct {
-	minor string
-	end   time.Time
+	minor   string
+	ga, end time.Time
 }
 
 // aksVersions are the minors AKS offers as GA, from the AKS
 // supported-versions calendar (learn.microsoft.com, "Supported Kubernetes
 // versions in Azure Kubernetes Service", checked 2026-12-04): each for 12
-// months after its GA. azure-native has no function that lists them, and
+// months after its GA (1.37's GA in October 2026 as the calendar planned
+// it in August). azure-native has no function that lists them, and
 // the ARM API that does (managedClusters/kubernetesVersions) is not worth
 // a second sign-in for a table that changes three times a year; a test
 // holds the default in it, so that this table moves when AKS's does.
 var aksVersions = []aksVersion{
-	{"1.35", date(2027, time.March, 31)},
-	{"1.36", date(2027, time.June, 30)},
-	{"1.37", date(2027, time.October, 31)},
+	{"1.35", date(2026, time.March, 1), date(2027, time.March, 31)},
+	{"1.36", date(2026, time.June, 1), date(2027, time.June, 30)},
+	{"1.37", date(2026, time.October, 1), date(2027, time.October, 31)},
 }
 
-func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 23, 59, 59, 0, time.UTC) }
+func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
 // checkAksVersion refuses a version AKS does not offer on day now.
 func checkAksVersion(version string, now time.Time) error {
 	var offered []string
 	for _, v := range aksVersions {
-		if now.After(v.end) {
+		if now.Before(v.ga) || now.After(v.end) {
 			continue
 		}
 		if v.minor == version {

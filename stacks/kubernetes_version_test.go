@@ -45,6 +45,7 @@ func TestAksVersionIsChecked(t *testing.T) {
 		{"1.34", day, false},
 		{"1.33", day, false},
 		{"1.36", time.Date(2027, time.July, 1, 0, 0, 0, 0, time.UTC), false},
+		{"1.37", time.Date(2026, time.September, 1, 0, 0, 0, 0, time.UTC), false},
 	} {
 		err := checkAksVersion(c.version, c.on)
 		if (err == nil) != c.ok {

@@ -160,7 +160,8 @@ type Eks struct {
 	// Provider deploys to the cluster.
 	Provider *kubernetes.Provider `pulumi:"-"`
 	// SystemNodes is what controllers need before they can run: the
-	// system node group and the Pod Identity agent.
+	// system node group and the Pod Identity agent, or with Auto Mode its
+	// network policy controller's setting.
 	SystemNodes []pulumi.Resource `pulumi:"-"`
 }
 
@@ -246,9 +247,13 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	if args.AutoMode {
-		if err := enableAutoModeNetworkPolicies(ctx, name, c.Provider, parent); err != nil {
+		// What needs the system nodes needs this instead: the workload's
+		// pods start under their policies.
+		policies, err := enableAutoModeNetworkPolicies(ctx, name, c.Provider, parent)
+		if err != nil {
 			return nil, err
 		}
+		c.SystemNodes = []pulumi.Resource{policies}
 	}
 	if !args.AutoMode {
 		if c.SystemNodes, err = newSystemNodes(ctx, name, cluster, c.ClusterName, net.privateSubnetIDs, args, parent); err != nil {
@@ -381,12 +386,11 @@ func NewNodeRole(ctx *pulumi.Context, name string, partition Partition, tags pul
 // Policies with EKS Auto Mode": the amazon-vpc-cni ConfigMap in
 // kube-system with enable-network-policy-controller). The program's own
 // VPC CNI add-on enforces them without Auto Mode (VpcCniOptions).
-func enableAutoModeNetworkPolicies(ctx *pulumi.Context, name string, k8s *kubernetes.Provider, parent pulumi.ResourceOption) error {
-	_, err := corev1.NewConfigMap(ctx, name+"-network-policies", &corev1.ConfigMapArgs{
+func enableAutoModeNetworkPolicies(ctx *pulumi.Context, name string, k8s *kubernetes.Provider, parent pulumi.ResourceOption) (pulumi.Resource, error) {
+	return corev1.NewConfigMap(ctx, name+"-network-policies", &corev1.ConfigMapArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("amazon-vpc-cni"), Namespace: pulumi.String("kube-system")},
 		Data:     pulumi.StringMap{"enable-network-policy-controller": pulumi.String("true")},
 	}, parent, pulumi.Provider(k8s))
-	return err
 }
 
 // eksClusterType is the EKS cluster that pulumi-eks's component creates.

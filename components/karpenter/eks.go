@@ -82,7 +82,8 @@ type EksArgs struct {
 	// system nodes. Required unless AutoMode.
 	SystemNodeSelector map[string]string
 	SystemToleration   string
-	// SystemNodes must exist before the controller. Optional.
+	// SystemNodes must exist before the controller, or with AutoMode the
+	// NodePool. Optional.
 	SystemNodes []pulumi.Resource
 	// Tags for the AWS resources. Optional.
 	Tags pulumi.StringMap
@@ -118,7 +119,9 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 	categoryKey := "eks.amazonaws.com/instance-category"
 	c.NodeClassName = pulumi.String(autoModeNodeClass).ToStringOutput()
 	c.ControllerRoleArn, c.NodeRoleName, c.InterruptionQueueName = empty(), empty(), empty()
-	var controller []pulumi.Resource
+	// Auto Mode's pool waits for what the cluster set up for it (its
+	// network policy controller); otherwise for the controller it runs on.
+	controller := args.SystemNodes
 	if !args.AutoMode {
 		ctl, err := newController(ctx, name, args, parent)
 		if err != nil {
