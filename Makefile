@@ -92,13 +92,17 @@ LAB_BIN := build/lab/bin
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo env "PATH=$(PATH)")
 KEDA_DIR = $$(cd conformance/keda && $(GO) list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)
 KARPENTER_DIR = $$(cd lab/tools/karpenter && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/karpenter)
+# kwok runs the Stages it is given (0.8 has none built in): those kwokctl
+# gives it with node leases, from its module.
+KWOK_DIR = $$(cd lab/tools/kwok && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
 # The node classes the stacks create are checked by their own CRDs, at the
 # versions the program pins.
 NODECLASS_VERSION = $$(sed -n 's/^const Karpenter = "\(.*\)"/\1/p' versions/versions.go)
 NAP_VERSION = $$(sed -n 's/^const KarpenterAzure = "\(.*\)"/\1/p' versions/versions.go)
 MODULE_DIR = $$($(GO) mod download -json $(1) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')
 LAB_CRDS = -keda-crds "$(KEDA_DIR)/config/crd/bases/*.yaml" \
-	-karpenter-crds "$(KARPENTER_DIR)/kwok/charts/crds/*.yaml,$(KARPENTER_DIR)/kwok/apis/crds/*.yaml,$(call MODULE_DIR,github.com/aws/karpenter-provider-aws@v$(NODECLASS_VERSION))/pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml,$(call MODULE_DIR,github.com/Azure/karpenter-provider-azure@v$(NAP_VERSION))/pkg/apis/crds/karpenter.azure.com_aksnodeclasses.yaml"
+	-karpenter-crds "$(KARPENTER_DIR)/kwok/charts/crds/*.yaml,$(KARPENTER_DIR)/kwok/apis/crds/*.yaml,$(call MODULE_DIR,github.com/aws/karpenter-provider-aws@v$(NODECLASS_VERSION))/pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml,$(call MODULE_DIR,github.com/Azure/karpenter-provider-azure@v$(NAP_VERSION))/pkg/apis/crds/karpenter.azure.com_aksnodeclasses.yaml" \
+	-kwok-stages "$(KWOK_DIR)/kustomize/stage/node/fast/node-initialize.yaml,$(KWOK_DIR)/kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml,$(KWOK_DIR)/kustomize/stage/pod/fast/pod-*.yaml"
 lab: lab-build render engine-build
 	build/bin/render --stack $(STACK) --out build/lab-render/$(STACK) $(LAB_SETTINGS)
 	$(AS_ROOT) $(LAB_BIN)/lab -stack $(STACK) -bin $(LAB_BIN) -messages $(LAB_MESSAGES) -rate $(LAB_RATE) $(LAB_CRDS) -render build/lab-render/$(STACK) \

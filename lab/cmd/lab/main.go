@@ -42,7 +42,7 @@ const defaultPodStartup = 5 * time.Second
 
 func run() int {
 	var opts lab.Options
-	var karpenterCRDs string
+	var karpenterCRDs, kwokStages string
 	var check bool
 	var execCmd, deployCmd string
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
@@ -51,6 +51,7 @@ func run() int {
 	fs.StringVar(&opts.Bin, "bin", "build/lab/bin", "folder of the lab's binaries")
 	fs.StringVar(&opts.KedaCRDs, "keda-crds", "", "glob of KEDA's CRD manifests")
 	fs.StringVar(&karpenterCRDs, "karpenter-crds", "", "comma-separated globs of Karpenter's and kwok's CRD manifests")
+	fs.StringVar(&kwokStages, "kwok-stages", "", "comma-separated globs of kwok's Stage manifests: what it does to the nodes and pods it manages")
 	fs.StringVar(&opts.Emulators, "emulators", "scripts/emulators.sh", "script that starts and stops the emulators")
 	fs.StringVar(&opts.Out, "out", "", "folder for logs, timeline and plot (default build/lab/<stack>)")
 	fs.IntVar(&opts.Messages, "messages", 20000, "messages in the burst")
@@ -71,7 +72,7 @@ func run() int {
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
-	if err := validate(&opts, karpenterCRDs, execCmd, deployCmd); err != nil {
+	if err := validate(&opts, karpenterCRDs, kwokStages, execCmd, deployCmd); err != nil {
 		fmt.Fprintf(os.Stderr, "lab: %v\n", err)
 		return 2
 	}
@@ -127,7 +128,7 @@ func run() int {
 }
 
 // validate checks the flags and fills the defaults, before anything starts.
-func validate(o *lab.Options, karpenterCRDs, execCmd, deployCmd string) error {
+func validate(o *lab.Options, karpenterCRDs, kwokStages, execCmd, deployCmd string) error {
 	if o.Stack != "aws" && o.Stack != "azure" {
 		return fmt.Errorf("-stack %q: want aws or azure", o.Stack)
 	}
@@ -143,10 +144,10 @@ func validate(o *lab.Options, karpenterCRDs, execCmd, deployCmd string) error {
 	if o.Latency < 0 || o.PodStartup < 0 || o.Goal.Pods < 0 || o.Goal.Nodes < 0 || o.Hold < 0 || o.HoldFor < 0 || o.Poison < 0 {
 		return fmt.Errorf("-latency, -pod-startup, -goal-pods, -goal-nodes, -hold, -hold-for and -poison must be 0 or more")
 	}
-	if o.KedaCRDs == "" || karpenterCRDs == "" {
-		return fmt.Errorf("-keda-crds and -karpenter-crds are required (make lab passes them)")
+	if o.KedaCRDs == "" || karpenterCRDs == "" || kwokStages == "" {
+		return fmt.Errorf("-keda-crds, -karpenter-crds and -kwok-stages are required (make lab passes them)")
 	}
-	o.KarpenterCRDs = strings.Split(karpenterCRDs, ",")
+	o.KarpenterCRDs, o.KwokStages = strings.Split(karpenterCRDs, ","), strings.Split(kwokStages, ",")
 	o.Exec, o.Deploy = strings.Fields(execCmd), strings.Fields(deployCmd)
 	// Kubeconfigs and the processes' flags name files: make every path
 	// absolute.

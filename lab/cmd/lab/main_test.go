@@ -14,7 +14,7 @@ func TestValidateNamesTheFlagAndFillsDefaults(t *testing.T) {
 		return lab.Options{Stack: "azure", Bin: "bin", Emulators: "e.sh", KedaCRDs: "k/*.yaml", Messages: 10, Rate: 5, Settle: time.Minute}
 	}
 	o := good()
-	if err := validate(&o, "a/*.yaml,b/*.yaml", "", ""); err != nil {
+	if err := validate(&o, "a/*.yaml,b/*.yaml", "s/*.yaml", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	if !filepath.IsAbs(o.Out) || !strings.HasSuffix(o.Out, "build/lab/azure") || !strings.HasSuffix(o.RenderDir, "build/render/azure") || len(o.KarpenterCRDs) != 2 {
@@ -33,8 +33,14 @@ func TestValidateNamesTheFlagAndFillsDefaults(t *testing.T) {
 	} {
 		o := good()
 		c.change(&o)
-		if err := validate(&o, "a/*.yaml", "", ""); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := validate(&o, "a/*.yaml", "s/*.yaml", "", ""); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("err = %v, want one naming %s", err, c.want)
 		}
+	}
+	// kwok 0.8 runs no stage it is not given: without them its nodes never
+	// become Ready.
+	o = good()
+	if err := validate(&o, "a/*.yaml", "", "", ""); err == nil || !strings.Contains(err.Error(), "-kwok-stages") {
+		t.Errorf("err = %v, want one naming -kwok-stages", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -48,6 +49,11 @@ const (
 // Binaries locates the programs the control plane runs.
 type Binaries struct {
 	Etcd, APIServer, ControllerManager, Scheduler, Kwok string
+	// KwokStages are globs of kwok's Stage manifests. kwok 0.8 runs no
+	// stage it is not given: the lab gives it those kwokctl gives it by
+	// default with node leases (node-initialize,
+	// node-heartbeat-with-lease, pod-ready, pod-complete, pod-delete).
+	KwokStages []string
 }
 
 // ControlPlane is a running control plane.
@@ -188,8 +194,12 @@ func (cp *ControlPlane) startControllers(ctx context.Context, g *proc.Group, bin
 	if err != nil {
 		return err
 	}
+	stages, err := files(bin.KwokStages)
+	if err != nil {
+		return fmt.Errorf("kwok stages: %w", err)
+	}
 	kwok, err := g.Start("kwok", bin.Kwok, []string{
-		"--kubeconfig=" + kwokConfig,
+		"--kubeconfig=" + kwokConfig, "--config=" + strings.Join(stages, ","),
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=" + KwokNodeAnnotation,
 		"--cidr=" + podCIDR, "--node-ip=" + Address,
 		"--server-address=127.0.0.1:10247",
@@ -246,6 +256,25 @@ func (cp *ControlPlane) httpClient() (*http.Client, error) {
 		return nil, err
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}}, nil
+}
+
+// files expands globs, each of which must match.
+func files(globs []string) ([]string, error) {
+	var out []string
+	for _, glob := range globs {
+		matches, err := filepath.Glob(glob)
+		if err != nil {
+			return nil, err
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("no files match %s", glob)
+		}
+		out = append(out, matches...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("none given")
+	}
+	return out, nil
 }
 
 func wait(ctx context.Context, p *proc.Process, client *http.Client, url string) error {

@@ -57,6 +57,9 @@ type Options struct {
 	// KedaCRDs and KarpenterCRDs are globs of the CRD manifests.
 	KedaCRDs      string
 	KarpenterCRDs []string
+	// KwokStages are globs of kwok's Stage manifests, which make its nodes
+	// Ready and their pods Running (kwok 0.8 has none built in).
+	KwokStages []string
 	// Emulators is the script that starts and stops the emulators.
 	Emulators string
 	// Out receives logs, the timeline and the plot; it is emptied first.
@@ -183,7 +186,7 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 	log.Info("starting the control plane")
 	l.cp, err = controlplane.Start(ctx, l.procs, controlplane.Binaries{
 		Etcd: l.bin("etcd"), APIServer: l.bin("kube-apiserver"), ControllerManager: l.bin("kube-controller-manager"),
-		Scheduler: l.bin("kube-scheduler"), Kwok: l.bin("kwok"),
+		Scheduler: l.bin("kube-scheduler"), Kwok: l.bin("kwok"), KwokStages: opts.KwokStages,
 	}, filepath.Join(opts.Out, "pki"))
 	if err != nil {
 		return l, err
