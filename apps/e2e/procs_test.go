@@ -88,7 +88,9 @@ func start(t testing.TB, name string, env []string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
@@ -100,7 +102,9 @@ func start(t testing.TB, name string, env []string, args ...string) *proc {
 			}
 		}
 	}()
-	go func() { err := p.cmd.Wait(); w.Close(); p.done <- err }()
+	// Done once the last line is kept too: a command that exits at once
+	// (a bad setting) is judged by what it wrote.
+	go func() { err := p.cmd.Wait(); w.Close(); <-scanned; p.done <- err }()
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
 			p.cmd.Process.Kill()
