@@ -150,7 +150,7 @@ func (p *Plan) Manifests() []Resource {
 
 // Write stores the plan in dir: resources.json,
 // manifests/<kind>-<namespace>-<name>.yaml and, when the plan deploys alert
-// rules, RulesFile.
+// rules, RulesFile, and when it deploys a scrape configuration, ScrapeFile.
 func (p *Plan) Write(dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
@@ -177,14 +177,22 @@ func (p *Plan) Write(dir string) error {
 			return err
 		}
 	}
-	rules, err := p.AlertRules()
-	if err != nil || rules == "" {
-		return err
+	for file, content := range map[string]func() (string, error){RulesFile: p.AlertRules, ScrapeFile: p.ScrapeConfig} {
+		text, err := content()
+		if err != nil {
+			return err
+		}
+		if text == "" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(file)), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
+			return err
+		}
 	}
-	if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(RulesFile)), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, RulesFile), []byte(rules), 0o644)
+	return nil
 }
 
 func orDefault(v any, def string) any {

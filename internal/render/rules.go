@@ -12,6 +12,34 @@ import (
 // Prometheus rules file: the lab's Prometheus evaluates the stack's own.
 const RulesFile = "monitoring/rules.yaml"
 
+// ScrapeFile is where Write puts the Prometheus scrape configuration a
+// plan deploys: the lab's Prometheus labels the consumers' series with the
+// stack's own relabelling.
+const ScrapeFile = "monitoring/scrape.yaml"
+
+// ScrapeConfig returns the scrape configuration the plan deploys, "" when
+// it deploys none: AWS's managed scraper's, or the one Azure's metrics
+// agent reads from its ConfigMap.
+func (p *Plan) ScrapeConfig() (string, error) {
+	for _, r := range p.Find("aws:amp/scraper:Scraper") {
+		cfg, ok := r.Inputs["scrapeConfiguration"].(string)
+		if !ok {
+			return "", fmt.Errorf("%s: scrapeConfiguration is %T, want the configuration", r.URN, r.Inputs["scrapeConfiguration"])
+		}
+		return cfg, nil
+	}
+	for _, r := range p.Find("kubernetes:core/v1:ConfigMap") {
+		if data, ok := r.Inputs["data"].(map[string]any); ok && data["prometheus-config"] != nil {
+			cfg, ok := data["prometheus-config"].(string)
+			if !ok {
+				return "", fmt.Errorf("%s: prometheus-config is %T, want the configuration", r.URN, data["prometheus-config"])
+			}
+			return cfg, nil
+		}
+	}
+	return "", nil
+}
+
 // AlertRules returns the Prometheus alert rules the plan deploys as a rules
 // file, "" when it deploys none. AWS hands its workspace a rules file,
 // taken as is; Azure's rule group carries the same rules in its own

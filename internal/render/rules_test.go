@@ -13,6 +13,12 @@ import (
 // writeRules renders stack from its committed file with overrides and
 // returns the rules file Write left, "" when there is none.
 func writeRules(t *testing.T, stack string, overrides map[string]string) string {
+	return written(t, stack, overrides, render.RulesFile)
+}
+
+// written renders stack from its committed file with overrides and returns
+// file of what Write left, "" when there is none.
+func written(t *testing.T, stack string, overrides map[string]string, file string) string {
 	t.Helper()
 	cfg, err := render.StackConfig("Pulumi." + stack + ".yaml")
 	if err != nil {
@@ -29,7 +35,7 @@ func writeRules(t *testing.T, stack string, overrides map[string]string) string 
 	if err := plan.Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, render.RulesFile))
+	b, err := os.ReadFile(filepath.Join(dir, file))
 	if os.IsNotExist(err) {
 		return ""
 	}
@@ -56,5 +62,24 @@ func TestRenderWritesTheStacksAlertRules(t *testing.T) {
 	}
 	if got := writeRules(t, "aws", map[string]string{"edw:clusterEndpointAccess": "public"}); got != "" {
 		t.Errorf("a public endpoint (no managed scraper, no rules) wrote rules:\n%s", got)
+	}
+}
+
+// The render writes the scrape configuration each stack deploys, the same
+// job on both clouds, for the lab's Prometheus to label the consumers'
+// series as the clouds' scrapers do.
+func TestRenderWritesTheStacksScrapeConfig(t *testing.T) {
+	t.Chdir(filepath.Join("..", ".."))
+	aws, azure := written(t, "aws", nil, render.ScrapeFile), written(t, "azure", nil, render.ScrapeFile)
+	for _, want := range []string{"job_name: edw-consumer", "target_label: namespace", "target_label: node"} {
+		if !strings.Contains(aws, want) {
+			t.Errorf("the AWS scrape config lacks %q:\n%s", want, aws)
+		}
+	}
+	if azure != aws {
+		t.Errorf("the Azure agent's scrape config\n%s\nwant AWS's\n%s", azure, aws)
+	}
+	if got := written(t, "aws", map[string]string{"edw:clusterEndpointAccess": "public"}, render.ScrapeFile); got != "" {
+		t.Errorf("a public endpoint (no managed scraper) wrote a scrape config:\n%s", got)
 	}
 }

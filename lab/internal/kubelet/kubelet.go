@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,7 +43,7 @@ const (
 	defaultGrace = 30 * time.Second
 	// The annotations the stacks' scrapers select pods and paths by.
 	scrapeAnnotation = "prometheus.io/scrape"
-	pathAnnotation   = "prometheus.io/path"
+	portAnnotation   = "prometheus.io/port"
 )
 
 // Options configure a Kubelet.
@@ -401,22 +402,42 @@ func (k *Kubelet) writeTargets() {
 		}
 	}
 	k.mu.Unlock()
-	slices.SortFunc(groups, func(a, b prometheus.TargetGroup) int { return strings.Compare(a.Labels["pod"], b.Labels["pod"]) })
+	slices.SortFunc(groups, func(a, b prometheus.TargetGroup) int {
+		return strings.Compare(a.Labels[podNameLabel], b.Labels[podNameLabel])
+	})
 	if err := prometheus.WriteTargets(k.opts.TargetsFile, groups); err != nil {
 		k.log.Warn("the consumers' scrape targets are out of date", "err", err)
 	}
 }
 
-// target is what Prometheus scrapes for pod's process on port, nil for a pod
-// that does not ask to be scraped.
+// Prometheus' Kubernetes discovery labels of a pod (role pod), which the
+// stacks' scrape jobs relabel (prometheus.io docs, kubernetes_sd_config).
+const (
+	podNameLabel    = "__meta_kubernetes_pod_name"
+	annotationLabel = "__meta_kubernetes_pod_annotation_"
+)
+
+// labelUnsafe are the characters discovery turns into _ in label names.
+var labelUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_]`)
+
+// target is what Prometheus' Kubernetes discovery would list for pod's
+// process, nil for a pod that does not ask to be scraped: its namespace,
+// name, node, address and annotations as discovery labels, which the
+// stack's own relabelling turns into the series' labels. The process is
+// the pod's container, so the pod's address is the loopback and its
+// annotated port the process's.
 func target(pod *corev1.Pod, port int) *prometheus.TargetGroup {
 	if pod.Annotations[scrapeAnnotation] != "true" {
 		return nil
 	}
-	labels := map[string]string{"namespace": pod.Namespace, "pod": pod.Name, "node": pod.Spec.NodeName}
-	if path := pod.Annotations[pathAnnotation]; path != "" {
-		labels["__metrics_path__"] = path
+	labels := map[string]string{
+		"__meta_kubernetes_namespace": pod.Namespace, podNameLabel: pod.Name,
+		"__meta_kubernetes_pod_node_name": pod.Spec.NodeName, "__meta_kubernetes_pod_ip": "127.0.0.1",
 	}
+	for k, v := range pod.Annotations {
+		labels[annotationLabel+labelUnsafe.ReplaceAllString(k, "_")] = v
+	}
+	labels[annotationLabel+labelUnsafe.ReplaceAllString(portAnnotation, "_")] = strconv.Itoa(port)
 	return &prometheus.TargetGroup{Targets: []string{"127.0.0.1:" + strconv.Itoa(port)}, Labels: labels}
 }
 

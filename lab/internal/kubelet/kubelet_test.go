@@ -191,12 +191,22 @@ func TestTheTargetsFileListsTheScrapedPodsProcesses(t *testing.T) {
 		ports[p.pod] = p.port
 	}
 	k.mu.Unlock()
-	want := fmt.Sprintf("[{[127.0.0.1:%d] map[namespace:edw node:node-1 pod:a]} {[127.0.0.1:%d] map[__metrics_path__:/stats namespace:edw node:node-2 pod:b]}]", ports["a"], ports["b"])
+	// As Kubernetes discovery labels a pod, with the process's address.
+	labels := func(name, node, path string, port int) string {
+		s := "__meta_kubernetes_namespace:edw"
+		if path != "" {
+			s += " __meta_kubernetes_pod_annotation_prometheus_io_path:" + path
+		}
+		s += fmt.Sprintf(" __meta_kubernetes_pod_annotation_prometheus_io_port:%d __meta_kubernetes_pod_annotation_prometheus_io_scrape:true", port)
+		s += fmt.Sprintf(" __meta_kubernetes_pod_ip:127.0.0.1 __meta_kubernetes_pod_name:%s __meta_kubernetes_pod_node_name:%s", name, node)
+		return fmt.Sprintf("{[127.0.0.1:%d] map[%s]}", port, s)
+	}
+	want := "[" + labels("a", "node-1", "", ports["a"]) + " " + labels("b", "node-2", "/stats", ports["b"]) + "]"
 	eventually(t, "the two annotated pods listed", func() bool { return read() == want })
 
 	if err := client.CoreV1().Pods("edw").Delete(t.Context(), "a", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	want = fmt.Sprintf("[{[127.0.0.1:%d] map[__metrics_path__:/stats namespace:edw node:node-2 pod:b]}]", ports["b"])
+	want = "[" + labels("b", "node-2", "/stats", ports["b"]) + "]"
 	eventually(t, "the deleted pod's process unlisted once it exits", func() bool { return read() == want })
 }

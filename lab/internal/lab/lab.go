@@ -45,6 +45,8 @@ const (
 	// rulesFile is where the render writes the alert rules the stack
 	// deploys (internal/render's RulesFile).
 	rulesFile = "monitoring/rules.yaml"
+	// scrapeFile is where it writes the stack's scrape configuration.
+	scrapeFile = "monitoring/scrape.yaml"
 )
 
 // Options configure a run.
@@ -265,9 +267,16 @@ func (l *Lab) Close() {
 
 func (l *Lab) bin(name string) string { return filepath.Join(l.opts.Bin, name) }
 
-// startPrometheus runs Prometheus with the alert rules of the render: the
-// stack's own, or none when it deploys none.
+// startPrometheus runs Prometheus with the alert rules and the scrape
+// configuration of the render: the stack's own, or none when it deploys
+// none.
 func (l *Lab) startPrometheus(ctx context.Context) (*prometheus.Server, error) {
+	scrape, err := os.ReadFile(filepath.Join(l.opts.RenderDir, scrapeFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		l.log.Warn("the render has no scrape configuration (the stack deploys no scraper): series carry no namespace, pod or node", "file", scrapeFile)
+	} else if err != nil {
+		return nil, fmt.Errorf("scrape configuration: %w", err)
+	}
 	rules := filepath.Join(l.opts.RenderDir, rulesFile)
 	if _, err := os.Stat(rules); errors.Is(err, fs.ErrNotExist) {
 		l.log.Warn("the render has no alert rules (the stack deploys none): Prometheus evaluates none", "file", rules)
@@ -275,7 +284,7 @@ func (l *Lab) startPrometheus(ctx context.Context) (*prometheus.Server, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("alert rules: %w", err)
 	}
-	return prometheus.Start(ctx, l.procs, l.bin("prometheus"), filepath.Join(l.opts.Out, "prometheus"), rules)
+	return prometheus.Start(ctx, l.procs, l.bin("prometheus"), filepath.Join(l.opts.Out, "prometheus"), rules, scrape)
 }
 
 // findDeployments finds the consumer (the ScaledObject's target) and the

@@ -74,19 +74,30 @@ func WriteTargets(path string, groups []TargetGroup) error {
 
 // Config is the lab's prometheus.yml: the consumers listed in targets,
 // scraped and evaluated every Interval, and the alert rules in rules
-// ("" for none).
-func Config(targets, rules string) ([]byte, error) {
+// ("" for none). scrape is the stack's own scrape configuration ("" for
+// none): its first job's name and relabelling label the series as the
+// cloud's scraper would, from the Kubernetes discovery labels the targets
+// carry; without it, the series keep only the job and the instance.
+func Config(targets, rules string, scrape []byte) ([]byte, error) {
+	job := map[string]any{"job_name": Job}
+	if len(scrape) > 0 {
+		var stack struct {
+			ScrapeConfigs []map[string]any `json:"scrape_configs"`
+		}
+		if err := yaml.Unmarshal(scrape, &stack); err != nil || len(stack.ScrapeConfigs) == 0 {
+			return nil, fmt.Errorf("the stack's scrape configuration: want a scrape_configs job (%v)", err)
+		}
+		job = map[string]any{"job_name": stack.ScrapeConfigs[0]["job_name"], "relabel_configs": stack.ScrapeConfigs[0]["relabel_configs"]}
+	}
+	job["file_sd_configs"] = []any{map[string]any{
+		"files": []string{targets},
+		// Prometheus rereads the file when it changes; the refresh backs
+		// that up, since its default of 5 m is a whole run.
+		"refresh_interval": Interval.String(),
+	}}
 	cfg := map[string]any{
-		"global": map[string]any{"scrape_interval": Interval.String(), "evaluation_interval": Interval.String()},
-		"scrape_configs": []any{map[string]any{
-			"job_name": Job,
-			"file_sd_configs": []any{map[string]any{
-				"files": []string{targets},
-				// Prometheus rereads the file when it changes; the refresh
-				// backs that up, since its default of 5 m is a whole run.
-				"refresh_interval": Interval.String(),
-			}},
-		}},
+		"global":         map[string]any{"scrape_interval": Interval.String(), "evaluation_interval": Interval.String()},
+		"scrape_configs": []any{job},
 	}
 	if rules != "" {
 		cfg["rule_files"] = []string{rules}
@@ -112,7 +123,7 @@ func newServer(base, targets string) *Server {
 
 // Start writes the configuration and an empty targets file in dir, starts
 // binary with its data there, and waits until Prometheus is ready.
-func Start(ctx context.Context, g *proc.Group, binary, dir, rules string) (*Server, error) {
+func Start(ctx context.Context, g *proc.Group, binary, dir, rules string, scrape []byte) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -120,7 +131,7 @@ func Start(ctx context.Context, g *proc.Group, binary, dir, rules string) (*Serv
 	if err := WriteTargets(s.TargetsFile, nil); err != nil {
 		return nil, err
 	}
-	cfg, err := Config(s.TargetsFile, rules)
+	cfg, err := Config(s.TargetsFile, rules, scrape)
 	if err != nil {
 		return nil, err
 	}

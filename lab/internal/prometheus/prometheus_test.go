@@ -18,7 +18,7 @@ import (
 )
 
 func TestConfigScrapesTheTargetsFileAndLoadsTheRules(t *testing.T) {
-	b, err := Config("/lab/prometheus/targets.json", "/render/monitoring/rules.yaml")
+	b, err := Config("/lab/prometheus/targets.json", "/render/monitoring/rules.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,12 +49,42 @@ func TestConfigScrapesTheTargetsFileAndLoadsTheRules(t *testing.T) {
 		len(cfg.ScrapeConfigs[0].FileSDConfigs) != 1 || fmt.Sprint(cfg.ScrapeConfigs[0].FileSDConfigs[0].Files) != "[/lab/prometheus/targets.json]" {
 		t.Errorf("scrape_configs %+v, want one job reading the targets file\n%s", cfg.ScrapeConfigs, b)
 	}
-	b, err = Config("targets.json", "")
+	b, err = Config("targets.json", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(b), "rule_files") {
-		t.Errorf("no rules, yet:\n%s", b)
+	if strings.Contains(string(b), "rule_files") || strings.Contains(string(b), "relabel_configs") {
+		t.Errorf("no rules and no scrape configuration, yet:\n%s", b)
+	}
+}
+
+// With the stack's scrape configuration, the job is the stack's own: its
+// name and relabelling, over the targets file instead of the API server.
+func TestConfigRelabelsAsTheStacksScraper(t *testing.T) {
+	stack := []byte(`global: {scrape_interval: 30s}
+scrape_configs:
+- job_name: edw-consumer
+  kubernetes_sd_configs: [{role: pod}]
+  relabel_configs:
+  - {source_labels: [__meta_kubernetes_pod_node_name], target_label: node}
+`)
+	b, err := Config("targets.json", "", stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		ScrapeConfigs []map[string]any `json:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	job := cfg.ScrapeConfigs[0]
+	if job["job_name"] != "edw-consumer" || fmt.Sprint(job["relabel_configs"]) != "[map[source_labels:[__meta_kubernetes_pod_node_name] target_label:node]]" ||
+		job["kubernetes_sd_configs"] != nil || job["file_sd_configs"] == nil {
+		t.Errorf("job %v, want the stack's name and relabelling over the targets file", job)
+	}
+	if _, err := Config("targets.json", "", []byte("rule_files: []")); err == nil {
+		t.Error("a scrape configuration without a job was taken")
 	}
 }
 
