@@ -22,22 +22,23 @@ const ScrapeFile = "monitoring/scrape.yaml"
 // agent reads from its ConfigMap.
 func (p *Plan) ScrapeConfig() (string, error) {
 	for _, r := range p.Find("aws:amp/scraper:Scraper") {
-		cfg, ok := r.Inputs["scrapeConfiguration"].(string)
-		if !ok {
-			return "", fmt.Errorf("%s: scrapeConfiguration is %T, want the configuration", r.URN, r.Inputs["scrapeConfiguration"])
-		}
-		return cfg, nil
+		return text(r, r.Inputs, "scrapeConfiguration")
 	}
 	for _, r := range p.Find("kubernetes:core/v1:ConfigMap") {
 		if data, ok := r.Inputs["data"].(map[string]any); ok && data["prometheus-config"] != nil {
-			cfg, ok := data["prometheus-config"].(string)
-			if !ok {
-				return "", fmt.Errorf("%s: prometheus-config is %T, want the configuration", r.URN, data["prometheus-config"])
-			}
-			return cfg, nil
+			return text(r, data, "prometheus-config")
 		}
 	}
 	return "", nil
+}
+
+// text is the string at key of r's inputs (or of a map inside them).
+func text(r Resource, in map[string]any, key string) (string, error) {
+	s, ok := in[key].(string)
+	if !ok {
+		return "", fmt.Errorf("%s: %s is %T, want a string", r.URN, key, in[key])
+	}
+	return s, nil
 }
 
 // AlertRules returns the Prometheus alert rules the plan deploys as a rules
@@ -46,11 +47,7 @@ func (p *Plan) ScrapeConfig() (string, error) {
 // notation, read back into that file.
 func (p *Plan) AlertRules() (string, error) {
 	for _, r := range p.Find("aws:amp/ruleGroupNamespace:RuleGroupNamespace") {
-		data, ok := r.Inputs["data"].(string)
-		if !ok {
-			return "", fmt.Errorf("%s: data is %T, want the rules file", r.URN, r.Inputs["data"])
-		}
-		return data, nil
+		return text(r, r.Inputs, "data")
 	}
 	for _, r := range p.Find("azure-native:alertsmanagement:PrometheusRuleGroup") {
 		rules, err := azureRules(r.Inputs["rules"])
