@@ -253,7 +253,9 @@ func (c *config) client(ctx context.Context) (*http.Client, string, error) {
 		}
 		tlsConfig.Certificates = []tls.Certificate{cert}
 	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig}, Timeout: 30 * time.Second}, u.Token, nil
+	// One request per attempt, attempts seconds apart: no connection to keep.
+	transport := &http.Transport{TLSClientConfig: tlsConfig, DisableKeepAlives: true}
+	return &http.Client{Transport: transport, Timeout: 30 * time.Second}, u.Token, nil
 }
 
 // exec runs the user's credential plugin (kubelogin on AKS) as
