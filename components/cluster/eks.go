@@ -3,9 +3,7 @@
 package cluster
 
 import (
-	"context"
 	"fmt"
-	"maps"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -19,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/edw-project/edw/components/identity"
+	"github.com/edw-project/edw/internal/transform"
 )
 
 // EksToken is the component's type token.
@@ -402,12 +401,7 @@ const eksClusterType = "aws:eks/cluster:Cluster"
 // support, at six times the control plane's price (Amazon EKS user guide,
 // "Cluster upgrade policy").
 func UpgradePolicy(supportType string) pulumi.ResourceTransform {
-	return func(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
-		if args.Type != eksClusterType {
-			return nil
-		}
-		props := maps.Clone(args.Props)
+	return transform.Props(eksClusterType, func(props pulumi.Map) {
 		props["upgradePolicy"] = pulumi.Map{"supportType": pulumi.String(supportType)}
-		return &pulumi.ResourceTransformResult{Props: props, Opts: args.Opts}
-	}
+	})
 }

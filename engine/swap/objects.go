@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"os"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/edw-project/edw/internal/transform"
 )
 
 // Object is a Kubernetes object as the lab swapped it.
@@ -48,9 +49,7 @@ func Specs(objs []Object) pulumi.ResourceTransform {
 		name, _ := meta["name"].(pulumi.String)
 		for _, o := range objs {
 			if o.Kind == kind && o.Metadata.Name == string(name) {
-				props := maps.Clone(args.Props)
-				props["spec"] = pulumi.ToMap(o.Spec)
-				return &pulumi.ResourceTransformResult{Props: props, Opts: args.Opts}
+				return transform.Edit(args, func(props pulumi.Map) { props["spec"] = pulumi.ToMap(o.Spec) })
 			}
 		}
 		return nil

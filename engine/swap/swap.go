@@ -7,10 +7,9 @@
 package swap
 
 import (
-	"context"
-	"maps"
-
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/edw-project/edw/internal/transform"
 )
 
 // ChartType is the Helm chart component of the Kubernetes provider.
@@ -19,15 +18,10 @@ const ChartType = "kubernetes:helm.sh/v4:Chart"
 // Charts points every Helm chart at the local chart in dir; register it
 // with ctx.RegisterResourceTransform before the program runs.
 func Charts(dir string) pulumi.ResourceTransform {
-	return func(_ context.Context, args *pulumi.ResourceTransformArgs) *pulumi.ResourceTransformResult {
-		if args.Type != ChartType {
-			return nil
-		}
-		props := maps.Clone(args.Props)
+	return transform.Props(ChartType, func(props pulumi.Map) {
 		props["chart"] = pulumi.String(dir)
 		// A local chart has no repository, and its version is its own.
 		delete(props, "repositoryOpts")
 		delete(props, "version")
-		return &pulumi.ResourceTransformResult{Props: props, Opts: args.Opts}
-	}
+	})
 }
