@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edw-project/edw/components/cluster"
+	"github.com/edw-project/edw/components/karpenter"
 	"github.com/edw-project/edw/components/monitoring"
 	"github.com/edw-project/edw/components/store"
 	"github.com/edw-project/edw/components/workload"
@@ -263,7 +264,7 @@ var (
 	karpenterDuration     = regexp.MustCompile(`^(([0-9]+(s|m|h))+|Never)$`)
 	karpenterGrace        = regexp.MustCompile(`^([0-9]+(s|m|h))+$`)
 	monitorWorkspace      = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$`)
-	capacities            = []string{"spot", "on-demand"}
+	capacities            = []string{karpenter.CapacitySpot, karpenter.CapacityOnDemand}
 	archs                 = []string{"amd64", "arm64"}
 	karpModes             = []string{"controller", "auto"}
 	clouds                = []string{"aws", "azure"}

@@ -196,7 +196,7 @@ func newController(ctx *pulumi.Context, name string, args *EksArgs, parent pulum
 		ClusterName:    args.ClusterName,
 		Namespace:      pulumi.String(Namespace),
 		ServiceAccount: ServiceAccount,
-		Statements:     controllerStatements(acct, nodeRole.Role.Arn, q.Arn, args.ClusterArn, slices.Contains(args.NodePool.CapacityTypes, "spot")),
+		Statements:     controllerStatements(acct, nodeRole.Role.Arn, q.Arn, args.ClusterArn, slices.Contains(args.NodePool.CapacityTypes, CapacitySpot)),
 		Tags:           args.Tags,
 	}, parent)
 	if err != nil {

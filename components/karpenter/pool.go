@@ -16,6 +16,12 @@ import (
 // NodePoolAPIVersion is the NodePool API, the same on every cloud.
 const NodePoolAPIVersion = "karpenter.sh/v1"
 
+// The capacity types a NodePool may launch (karpenter.sh/capacity-type).
+const (
+	CapacitySpot     = "spot"
+	CapacityOnDemand = "on-demand"
+)
+
 // NodePoolArgs shape the nodes Karpenter launches.
 type NodePoolArgs struct {
 	// Labels go on every node; workload pods select them.
