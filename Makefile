@@ -1,4 +1,4 @@
-# One entry point for every check. `make test` is what CI runs.
+# One entry point for every check. CI runs .ci/run, which runs `make test`.
 GO ?= go
 # The environment's module proxy, without the fallback to version control
 # (which cannot be reached from CI).
@@ -27,12 +27,12 @@ LAB_OUT ?= build/lab/$(STACK)
 LAB_SET ?=
 LAB_SETTINGS = $(foreach s,$(LAB_SET),-set $(s))
 
-.PHONY: test-engine engine-build test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-compare lab-scale lab-poison lab-build
+.PHONY: test-engine engine-build test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-compare lab-scale lab-poison lab-build lab-sudo clean
 
 ## test: formatting and vet, the Pulumi program under mocks, the apps
 ## against the emulators, the program through the real engine, then a short
 ## lab run of each stack
-test: lint test-program conformance test-apps test-lab test-engine lab-check
+test: lab-sudo lint test-program conformance test-apps test-lab test-engine lab-check
 
 lint: lint-workflows
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -86,10 +86,13 @@ bench:
 
 ## lab: the stack's autoscaling loop on this machine, deployed and, under
 ## load, destroyed through the real Pulumi engine; results in
-## build/lab/$(STACK). The run (not the build) needs root, for a network
-## namespace and CPU cgroups: make asks sudo for it.
+## build/lab/$(STACK), given back to the user who ran make. The run (not the
+## build) needs root, for a network namespace and CPU cgroups: make asks sudo
+## for it first (lab-sudo), before a build that can take half an hour.
 LAB_BIN := build/lab/bin
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo env "PATH=$(PATH)")
+# OWN gives a run's outputs, which root wrote, back to the user running make.
+OWN = $(if $(AS_ROOT),sudo chown -R $$(id -u):$$(id -g) $(1),true)
 KEDA_DIR = $$(cd conformance/keda && $(GO) list -m -f '{{.Dir}}' github.com/kedacore/keda/v2)
 KARPENTER_DIR = $$(cd lab/tools/karpenter && $(GO) list -m -f '{{.Dir}}' sigs.k8s.io/karpenter)
 # kwok runs the Stages it is given (0.8 has none built in): those kwokctl
@@ -103,17 +106,29 @@ MODULE_DIR = $$($(GO) mod download -json $(1) | sed -n 's/^\t"Dir": "\(.*\)",$$/
 LAB_CRDS = -keda-crds "$(KEDA_DIR)/config/crd/bases/*.yaml" \
 	-karpenter-crds "$(KARPENTER_DIR)/kwok/charts/crds/*.yaml,$(KARPENTER_DIR)/kwok/apis/crds/*.yaml,$(call MODULE_DIR,github.com/aws/karpenter-provider-aws@v$(NODECLASS_VERSION))/pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml,$(call MODULE_DIR,github.com/Azure/karpenter-provider-azure@v$(NAP_VERSION))/pkg/apis/crds/karpenter.azure.com_aksnodeclasses.yaml" \
 	-kwok-stages "$(KWOK_DIR)/kustomize/stage/node/fast/node-initialize.yaml,$(KWOK_DIR)/kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml,$(KWOK_DIR)/kustomize/stage/pod/fast/pod-*.yaml"
-lab: lab-build render engine-build
+lab: lab-sudo lab-build render engine-build
 	build/bin/render --stack $(STACK) --out build/lab-render/$(STACK) $(LAB_SETTINGS)
 	$(AS_ROOT) $(LAB_BIN)/lab -stack $(STACK) -bin $(LAB_BIN) -messages $(LAB_MESSAGES) -rate $(LAB_RATE) $(LAB_CRDS) -render build/lab-render/$(STACK) \
-		-out $(LAB_OUT) -deploy "$(CURDIR)/$(ENGINE_BIN)/edw-engine -stack $(STACK) -bin $(CURDIR)/$(ENGINE_BIN) -dir $(CURDIR)/$(LAB_OUT)/engine $(LAB_SETTINGS)" $(LAB_FLAGS)
+		-out $(LAB_OUT) -deploy "$(CURDIR)/$(ENGINE_BIN)/edw-engine -stack $(STACK) -bin $(CURDIR)/$(ENGINE_BIN) -dir $(CURDIR)/$(LAB_OUT)/engine $(LAB_SETTINGS)" $(LAB_FLAGS); \
+		status=$$?; $(call OWN,$(LAB_OUT)); exit $$status
+
+## lab-sudo: root, or sudo asked now, before any build. A background loop
+## then keeps sudo's ticket fresh while this make runs (sudo forgets it
+## after 15 minutes by default), so an unattended first run does not stop
+## at a prompt after the build.
+lab-sudo:
+	@if [ "$$(id -u)" != 0 ]; then \
+		sudo -n true 2>/dev/null || echo "make: the lab's run needs root (a network namespace, CPU cgroups): sudo asks once, now"; \
+		sudo -v || exit 1; \
+		(while kill -0 $$PPID 2>/dev/null; do sudo -n -v 2>/dev/null || exit 0; sleep 60; done) >/dev/null 2>&1 & \
+	fi
 
 ## lab-compare: the same burst under the reference samples' settings, then
 ## under the stack's own, side by side; fails unless the stack's drain no
 ## slower and run 30 % fewer node-seconds
 SAMPLES_aws := edw:kedaQueueLength=2 edw:kedaPollingIntervalSeconds=30 edw:kedaCooldownPeriodSeconds=10 edw:kedaMinReplicas=1 edw:kedaScaleDownWindowSeconds=300
 SAMPLES_azure := edw:kedaQueueLength=5 edw:kedaActivationQueueLength=20 edw:kedaPollingIntervalSeconds=30 edw:kedaCooldownPeriodSeconds=10 edw:kedaMaxReplicas=15 edw:kedaScaleDownWindowSeconds=300
-lab-compare:
+lab-compare: lab-sudo
 	@mkdir -p build/compare/$(STACK)
 	$(MAKE) --no-print-directory lab STACK=$(STACK) LAB_SET="$(SAMPLES_$(STACK))" LAB_FLAGS="-check"
 	cp build/lab/$(STACK)/summary.json build/compare/$(STACK)/samples.json
@@ -131,13 +146,13 @@ lab-compare:
 ## nodes. Results in build/lab/scale.
 SCALE_SET := edw:kedaMaxReplicas=500 edw:kedaQueueLength=1 edw:consumerCpu=1 edw:karpenterCpuLimit=640
 SCALE_HOLD := 2000
-lab-scale:
+lab-scale: lab-sudo
 	$(MAKE) --no-print-directory lab STACK=aws LAB_MESSAGES=$(SCALE_HOLD) LAB_RATE=10000 LAB_SET="$(SCALE_SET)" \
 		LAB_FLAGS="-check -goal-pods 500 -goal-nodes 50 -hold $(SCALE_HOLD) -hold-for 8m -settle 20m" LAB_OUT=build/lab/scale
 
 ## lab-check: each stack's burst; fails unless both levels scaled out and
 ## back in and nothing was lost or duplicated
-lab-check:
+lab-check: lab-sudo
 	@for stack in $(STACKS); do $(MAKE) --no-print-directory lab STACK=$$stack LAB_FLAGS="-check -settle 5m" || exit 1; done
 
 ## lab-poison: not in CI. The stack's burst, then 5 messages no consumer
@@ -146,7 +161,7 @@ lab-check:
 ## dead-letter queue only after the consumer's maximum deliveries times its
 ## visibility timeout (5 x 60 s), hence the settle. Results in
 ## build/lab/poison-$(STACK).
-lab-poison:
+lab-poison: lab-sudo
 	$(MAKE) --no-print-directory lab STACK=$(STACK) LAB_OUT=build/lab/poison-$(STACK) LAB_FLAGS="-check -poison 5 -settle 8m"
 
 ## lab-build: the control plane, KEDA, Karpenter, kwok, the apps,
@@ -186,6 +201,22 @@ engine-build:
 ## test-engine: both stacks through the real Pulumi engine and Kubernetes
 ## provider, against the lab's apiserver with its KEDA and Karpenter:
 ## preview, up, a second preview, an update, destroy
-test-engine: lab-build render engine-build
+test-engine: lab-sudo lab-build render engine-build
 	$(AS_ROOT) $(LAB_BIN)/lab -stack aws -bin $(LAB_BIN) -out build/engine/lab $(LAB_CRDS) \
-		-exec "$(CURDIR)/$(ENGINE_BIN)/engine.test -test.v -test.count=1 -test.timeout 40m"
+		-exec "$(CURDIR)/$(ENGINE_BIN)/engine.test -test.v -test.count=1 -test.timeout 40m"; \
+		status=$$?; $(call OWN,build/engine/lab); exit $$status
+
+## clean: everything the build, the tests and the lab wrote: build/ (the
+## binaries, renders, lab and engine runs, their Pulumi state, the
+## emulators' state) and the emulators' npm packages. With sudo only when
+## root owns some of it (a lab run interrupted before it gave its outputs
+## back). The Go module and build caches are Go's: `go clean -cache
+## -modcache` empties them.
+CLEAN := build scripts/emulators/node_modules
+clean:
+	@if [ "$$(id -u)" != 0 ] && [ -n "$$(find $(CLEAN) ! -user "$$(id -u)" -print -quit 2>/dev/null)" ]; then \
+		echo "make: root owns files under $(CLEAN): removing them with sudo"; \
+		sudo rm -rf $(CLEAN); \
+	else \
+		chmod -R u+w $(CLEAN) 2>/dev/null; rm -rf $(CLEAN); \
+	fi
