@@ -51,9 +51,13 @@ tools:
 	cd scripts/tools/kubescore && $(GO) build -o ../../../build/bin/ github.com/zegl/kube-score/cmd/kube-score
 	cd scripts/tools/prometheus && $(GO) build -o ../../../build/bin/ github.com/prometheus/prometheus/cmd/promtool
 
-## lint-workflows: the GitHub Actions workflows
+## lint-workflows: the GitHub Actions workflows and the scripts they run,
+## with shellcheck (actionlint checks the workflows' run: blocks with it
+## too, when it is installed; CI installs it)
 lint-workflows: tools
+	@command -v shellcheck >/dev/null || { [ -z "$$CI" ] && echo "lint-workflows: shellcheck not installed; skipping the shell checks"; } || { echo "lint-workflows: shellcheck is required under CI"; exit 1; }
 	build/bin/actionlint -color=false
+	if command -v shellcheck >/dev/null; then shellcheck .ci/run scripts/*.sh scripts/ci/*.sh; fi
 
 ## test-program: the program for every stack under Pulumi's mocks, and
 ## its Kubernetes objects against the upstream schemas
