@@ -106,7 +106,7 @@ func TestAllErrorsAtOnce(t *testing.T) {
 }
 
 // Pulumi.yaml declares exactly the keys of Config, with their defaults, so
-// the CLI and the README cannot drift from the code.
+// the CLI and the configuration reference cannot drift from the code.
 func TestPulumiYamlDeclaresEveryKey(t *testing.T) {
 	b, err := os.ReadFile("Pulumi.yaml")
 	if err != nil {
@@ -137,7 +137,9 @@ func TestPulumiYamlDeclaresEveryKey(t *testing.T) {
 			t.Errorf("Pulumi.yaml does not declare %s", k.Name)
 			continue
 		}
-		want := map[string]string{"integer": "integer", "list": "array"}[k.Type]
+		// Pulumi's config types have no number: a number is declared an
+		// integer, so that the CLI refuses a word or a fraction.
+		want := map[string]string{"integer": "integer", "number": "integer", "list": "array"}[k.Type]
 		if want == "" {
 			want = "string"
 		}
@@ -170,22 +172,26 @@ func yamlString(v any) string {
 	return strings.TrimSpace(string(b))
 }
 
-// The README's configuration reference lists every key with its type and
-// default.
+// The configuration reference (docs/configuration.md) lists every key with
+// its type, as Pulumi.yaml declares it, and its default.
 func TestReadmeListsEveryKey(t *testing.T) {
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile("docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme := string(b)
+	page := string(b)
 	for _, k := range Keys() {
 		def := "—"
 		if k.Default != "" {
 			def = "`" + k.Default + "`"
 		}
-		row := fmt.Sprintf("| `%s` | %s | %s | %s |", k.Name, k.Type, def, k.Help)
-		if !strings.Contains(readme, row) {
-			t.Errorf("README.md lacks the row %s", row)
+		typ := k.Type
+		if typ == "number" {
+			typ = "integer"
+		}
+		row := fmt.Sprintf("| `%s` | %s | %s | %s |", k.Name, typ, def, k.Help)
+		if !strings.Contains(page, row) {
+			t.Errorf("docs/configuration.md lacks the row %s", row)
 		}
 	}
 }

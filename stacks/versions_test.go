@@ -14,7 +14,7 @@ import (
 // Every pinned version is the version table's: what the stacks deploy,
 // what the lab runs in their place (the same Karpenter, the same
 // Kubernetes minor), what the trigger checks build with, and what the
-// README's table says.
+// version table of docs/configuration.md says.
 func TestVersionsAreOneTable(t *testing.T) {
 	if karpenter.ChartVersion != versions.Karpenter || keda.ChartVersion != versions.Keda || karpenter.NapSchemaVersion != versions.KarpenterAzure {
 		t.Errorf("components pin Karpenter %s, KEDA %s, NAP schema %s; the table %s, %s, %s",
@@ -39,14 +39,14 @@ func TestVersionsAreOneTable(t *testing.T) {
 			t.Errorf("%s requires %s %q, want v%s (versions/versions.go)", pin.gomod, pin.module, m, pin.version)
 		}
 	}
-	readme, err := os.ReadFile("README.md")
+	page, err := os.ReadFile("docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range []string{versions.Kubernetes, versions.Karpenter, versions.KarpenterAzure, versions.AMIAlias, versions.Keda,
 		versions.LabKubernetes, versions.Kwok} {
-		if !strings.Contains(string(readme), " | "+v+" | ") {
-			t.Errorf("README.md's version table has no row with %s", v)
+		if !strings.Contains(string(page), " | "+v+" | ") {
+			t.Errorf("docs/configuration.md's version table has no row with %s", v)
 		}
 	}
 }

@@ -2,8 +2,9 @@
 // stacks deploy, what the lab runs to stand in for it, and what the
 // checks read. The program reads these constants; the Makefile reads them
 // from this file; a test holds the lab's and the checks' go.mod files and
-// the README's table to them. Each choice gives its reason and the day it
-// was made: move one only against the compatibility sources named here.
+// the version table of docs/configuration.md to them. Each choice gives its
+// reason and the day it was made: move one only against the compatibility
+// sources named here.
 package versions
 
 // Kubernetes is the clusters' default minor (edw:clusterVersion), chosen
