@@ -1,5 +1,5 @@
 // Command lab runs a stack's two-level autoscaling loop on one machine, with
-// no cloud: see the README's "Try it without a cloud account".
+// no cloud: see docs/lab.md.
 package main
 
 import (
