@@ -191,7 +191,9 @@ emulators-stop:
 	scripts/emulators.sh stop
 
 ## engine-build: the Pulumi CLI, the Kubernetes provider, the stand-in
-## plugins for the clouds and the engine layer's test binary
+## plugins for the clouds, the stand-in Go language host (beside the CLI,
+## where the CLI looks for its bundled language hosts when PATH has none)
+## and the engine layer's test binary
 ENGINE_BIN := build/engine/bin
 engine-build:
 	@mkdir -p $(ENGINE_BIN)
@@ -199,7 +201,7 @@ engine-build:
 		-o ../../../$(ENGINE_BIN)/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 	engine/tools/kubernetes/build.sh $(ENGINE_BIN)
 	cd engine/standin && $(GO) build -o ../../$(ENGINE_BIN)/ ./cmd/pulumi-resource-standin
-	$(GO) build -o $(ENGINE_BIN)/ ./engine/cmd/edw-engine
+	$(GO) build -o $(ENGINE_BIN)/ ./engine/cmd/edw-engine ./engine/cmd/pulumi-language-go
 	$(GO) test -c -tags engine -o $(ENGINE_BIN)/engine.test ./engine
 
 ## test-engine: both stacks through the real Pulumi engine and Kubernetes

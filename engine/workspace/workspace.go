@@ -9,6 +9,7 @@ package workspace
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +51,11 @@ var prebuilt = map[string]map[string]string{
 		"edw:imagesProducer": "edwlab.azurecr.io/edw-producer@sha256:" + strings.Repeat("2", 64),
 	},
 }
+
+// Prebuilt is the configuration the stack needs here beyond its committed
+// stack file (see prebuilt), for a test that sets it with `pulumi config
+// set` as a user would.
+func Prebuilt(stack string) map[string]string { return maps.Clone(prebuilt[stack]) }
 
 // Options say where things are.
 type Options struct {
