@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/edw-project/edw/components/cluster"
@@ -47,6 +48,10 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err := checkEksVersion(ctx, cfg.Cluster.Version, cfg.Cluster.SupportType, time.Now()); err != nil {
 		return nil, err
 	}
+	admins, err := clusterAdmins(ctx, caller.Arn, cfg.Cluster.AdminPrincipalArns)
+	if err != nil {
+		return nil, err
+	}
 
 	// Infrastructure.
 	eks, err := cluster.NewEks(ctx, "cluster", &cluster.EksArgs{
@@ -56,6 +61,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		AutoMode: autoMode, Partition: part,
 		EndpointAccess: cluster.EndpointAccess(cfg.Cluster.EndpointAccess), PublicAccessCidrs: cfg.Cluster.PublicAccessCidrs,
 		SupportType: cfg.Cluster.SupportType, LogRetentionDays: cfg.Cluster.LogRetentionDays,
+		AdminPrincipalArns: admins, ReaderPrincipalArns: cfg.Cluster.ReaderPrincipalArns,
 		ScraperSubnets: scrape, Tags: tags,
 	})
 	if err != nil {
@@ -227,4 +233,23 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		"consumerDeployment":     wl.ConsumerDeployment,
 		"producerDeployment":     wl.ProducerDeployment,
 	}, nil
+}
+
+// clusterAdmins are the EKS cluster's admins: the configured ones, which
+// must include the identity running the program (or it could not deploy
+// to the cluster it creates), or that identity alone. An access entry
+// takes the IAM role behind a session, which IAM's session context gives
+// (the role's path included).
+func clusterAdmins(ctx *pulumi.Context, callerArn string, configured []string) ([]string, error) {
+	session, err := iam.GetSessionContext(ctx, &iam.GetSessionContextArgs{Arn: callerArn})
+	if err != nil {
+		return nil, fmt.Errorf("aws caller %s: %w", callerArn, err)
+	}
+	if len(configured) == 0 {
+		return []string{session.IssuerArn}, nil
+	}
+	if !slices.Contains(configured, session.IssuerArn) {
+		return nil, fmt.Errorf("%s:clusterAdminPrincipalArns: %s, which runs pulumi, is not in the list: add it, or it cannot deploy to the cluster", Namespace, session.IssuerArn)
+	}
+	return configured, nil
 }

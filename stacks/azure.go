@@ -68,7 +68,8 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		ResourceGroupName: rg.Name, Name: cfg.Cluster.Name, Version: cfg.Cluster.Version,
 		SystemNodeSize: cfg.Cluster.SystemNodeType, SystemNodeCount: cfg.Cluster.SystemNodeCount,
 		SubscriptionID: client.SubscriptionId, TenantID: client.TenantId, DeployerObjectID: client.ObjectId,
-		AdminGroupObjectIDs: cfg.Cluster.AdminGroupObjectIDs, KubeloginMode: cfg.Cluster.KubeloginMode,
+		DeployerNotAdmin: !cfg.Cluster.DeployerAdmin, AdminGroupObjectIDs: cfg.Cluster.AdminGroupObjectIDs,
+		ReaderGroupObjectIDs: cfg.Cluster.ReaderGroupObjectIDs, KubeloginMode: cfg.Cluster.KubeloginMode,
 		AuthorizedIPRanges: cfg.Cluster.PublicAccessCidrs,
 		UpgradeChannel:     cfg.Cluster.UpgradeChannel, NodeOSUpgradeChannel: cfg.Cluster.NodeOSUpgradeChannel,
 		Maintenance: cluster.MaintenanceWindow{

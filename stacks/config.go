@@ -53,8 +53,12 @@ type Config struct {
 		SystemNodeCount      int      `key:"clusterSystemNodeCount" default:"2" help:"Nodes in the system node group."`
 		EndpointAccess       string   `key:"clusterEndpointAccess" default:"public-and-private" help:"AWS: who reaches the API endpoint: public-and-private (nodes inside the VPC, you from clusterPublicAccessCidrs), public, or private (run pulumi from inside the VPC)."`
 		PublicAccessCidrs    []string `key:"clusterPublicAccessCidrs" default:"0.0.0.0/0" help:"Address ranges that may reach the API endpoint (AWS: a public endpoint; Azure: the API server's authorized ranges); both clouds still sign in every request. The default admits laptops and hosted CI runners; narrow it to your own."`
+		AdminPrincipalArns   []string `key:"clusterAdminPrincipalArns" help:"AWS: IAM roles and users made cluster admins (EKS access entries); the identity that runs pulumi must be one of them. Empty: that identity alone. Set it when more than one identity deploys (you and CI)."`
+		ReaderPrincipalArns  []string `key:"clusterReaderPrincipalArns" help:"AWS: IAM roles and users that may read the stack's Kubernetes objects, Secrets excepted: the pull-request and drift-check role."`
 		AdminGroupObjectIDs  []string `key:"clusterAdminGroupObjectIds" help:"Azure: Entra ID groups made cluster admins, besides whoever runs pulumi."`
-		KubeloginMode        string   `key:"clusterKubeloginMode" default:"azurecli" help:"Azure: how the kubeconfig's kubelogin signs in: azurecli (az login, also in the workflows), workloadidentity, spn or msi."`
+		DeployerAdmin        bool     `key:"clusterDeployerAdmin" default:"true" help:"Azure: make whoever runs pulumi a cluster admin through a role assignment of its own. Set false when more than one identity deploys (you and CI) and put them in a group of edw:clusterAdminGroupObjectIds, or the assignment moves to whoever ran the last up."`
+		ReaderGroupObjectIDs []string `key:"clusterReaderGroupObjectIds" help:"Azure: Entra ID groups that may read the stack's Kubernetes objects, Secrets excepted: the group of the pull-request and drift-check identity."`
+		KubeloginMode        string   `key:"clusterKubeloginMode" default:"azurecli" help:"Azure: how the kubeconfig's kubelogin signs in: azurecli (az login), workloadidentity, spn or msi. The workflows keep azurecli and override it with kubelogin's AAD_LOGIN_METHOD, so the kubeconfig does not change between a laptop and CI."`
 		UpgradeChannel       string   `key:"clusterUpgradeChannel" default:"patch" help:"Azure: Kubernetes auto-upgrade channel (patch, stable, rapid, node-image or none)."`
 		NodeOSUpgradeChannel string   `key:"clusterNodeOsUpgradeChannel" default:"NodeImage" help:"Azure: node OS upgrade channel (NodeImage, SecurityPatch, Unmanaged or None)."`
 		MaintenanceDay       string   `key:"clusterMaintenanceDay" default:"Sunday" help:"Azure: weekday of the weekly maintenance window, when both channels may upgrade."`
@@ -198,6 +202,8 @@ func typeName(k reflect.Kind) string {
 		return "integer"
 	case reflect.Float64:
 		return "number"
+	case reflect.Bool:
+		return "boolean"
 	case reflect.Slice:
 		return "list"
 	default:
@@ -221,6 +227,12 @@ func set(f reflect.Value, raw string) error {
 			return fmt.Errorf("want a number, got %q", raw)
 		}
 		f.SetFloat(x)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(raw))
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", raw)
+		}
+		f.SetBool(b)
 	case reflect.Slice:
 		list, err := parseList(raw)
 		if err != nil {
@@ -261,16 +273,19 @@ var (
 	k8sVersion  = regexp.MustCompile(`^1\.[0-9]{2}$`)
 	imageRef    = regexp.MustCompile(`^[a-z0-9.\-:/_@]+$`)
 	// karpenterDuration is the NodePool CRD's pattern for durations.
-	karpenterDuration     = regexp.MustCompile(`^(([0-9]+(s|m|h))+|Never)$`)
-	karpenterGrace        = regexp.MustCompile(`^([0-9]+(s|m|h))+$`)
-	monitorWorkspace      = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$`)
-	capacities            = []string{karpenter.CapacitySpot, karpenter.CapacityOnDemand}
-	archs                 = []string{"amd64", "arm64"}
-	karpModes             = []string{"controller", "auto"}
-	clouds                = []string{"aws", "azure"}
-	imageFamilies         = []string{"AzureLinux", "Ubuntu2204"}
-	tableServices         = []string{tableStorage, tableCosmos}
-	maxRetention          = 1209600
+	karpenterDuration = regexp.MustCompile(`^(([0-9]+(s|m|h))+|Never)$`)
+	karpenterGrace    = regexp.MustCompile(`^([0-9]+(s|m|h))+$`)
+	monitorWorkspace  = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$`)
+	capacities        = []string{karpenter.CapacitySpot, karpenter.CapacityOnDemand}
+	archs             = []string{"amd64", "arm64"}
+	karpModes         = []string{"controller", "auto"}
+	clouds            = []string{"aws", "azure"}
+	imageFamilies     = []string{"AzureLinux", "Ubuntu2204"}
+	tableServices     = []string{tableStorage, tableCosmos}
+	maxRetention      = 1209600
+	// iamPrincipal is an IAM role or user ARN, path included: what an EKS
+	// access entry takes ("Create access entries": no STS sessions).
+	iamPrincipal          = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$`)
 	kubeloginModes        = []string{"azurecli", "workloadidentity", "spn", "msi"}
 	upgradeChannels       = []string{"patch", "stable", "rapid", "node-image", "none"}
 	nodeOSUpgradeChannels = []string{"NodeImage", "SecurityPatch", "Unmanaged", "None"}
@@ -317,6 +332,7 @@ func (c *Config) validate() error {
 	}
 	c.validateEndpoint(bad)
 	c.validateAKS(bad)
+	c.validateAccess(bad)
 	c.validateAlerts(bad)
 	c.validateTable(bad)
 	if !slices.Contains(logRetentions, c.Cluster.LogRetentionDays) {
@@ -550,10 +566,29 @@ func (c *Config) validateAKS(bad func(key, format string, args ...any)) {
 	if h := c.Cluster.MaintenanceHours; h < 4 || h > 24 {
 		bad("clusterMaintenanceDurationHours", "is %d: want 4 to 24 (AKS needs 4 hours with auto-upgrade)", h)
 	}
-	for _, id := range c.Cluster.AdminGroupObjectIDs {
-		if !guid.MatchString(id) {
-			bad("clusterAdminGroupObjectIds", "has %q: want Entra ID group object ids (GUIDs)", id)
+}
+
+// validateAccess checks who besides the program may use the cluster.
+func (c *Config) validateAccess(bad func(key, format string, args ...any)) {
+	for _, k := range []struct {
+		key    string
+		values []string
+		valid  *regexp.Regexp
+		want   string
+	}{
+		{"clusterAdminPrincipalArns", c.Cluster.AdminPrincipalArns, iamPrincipal, "IAM role or user ARNs like arn:aws:iam::111122223333:role/deploy (not an sts assumed-role session)"},
+		{"clusterReaderPrincipalArns", c.Cluster.ReaderPrincipalArns, iamPrincipal, "IAM role or user ARNs like arn:aws:iam::111122223333:role/preview (not an sts assumed-role session)"},
+		{"clusterAdminGroupObjectIds", c.Cluster.AdminGroupObjectIDs, guid, "Entra ID group object ids (GUIDs)"},
+		{"clusterReaderGroupObjectIds", c.Cluster.ReaderGroupObjectIDs, guid, "Entra ID group object ids (GUIDs)"},
+	} {
+		for _, v := range k.values {
+			if !k.valid.MatchString(v) {
+				bad(k.key, "has %q: want %s", v, k.want)
+			}
 		}
+	}
+	if !c.Cluster.DeployerAdmin && len(c.Cluster.AdminGroupObjectIDs) == 0 {
+		bad("clusterDeployerAdmin", "is false with no edw:clusterAdminGroupObjectIds: nobody could deploy to the cluster; add the group that holds the deploying identities")
 	}
 }
 

@@ -139,7 +139,7 @@ func TestPulumiYamlDeclaresEveryKey(t *testing.T) {
 		}
 		// Pulumi's config types have no number: a number is declared an
 		// integer, so that the CLI refuses a word or a fraction.
-		want := map[string]string{"integer": "integer", "number": "integer", "list": "array"}[k.Type]
+		want := map[string]string{"integer": "integer", "number": "integer", "boolean": "boolean", "list": "array"}[k.Type]
 		if want == "" {
 			want = "string"
 		}

@@ -45,11 +45,19 @@ type AksArgs struct {
 	// integration. Required.
 	SubscriptionID, TenantID string
 	// DeployerObjectID is who runs pulumi: made cluster admin through
-	// Azure RBAC, so that the program can deploy to the cluster. Required.
+	// Azure RBAC, so that the program can deploy to the cluster, unless
+	// DeployerNotAdmin. Required.
 	DeployerObjectID string
+	// DeployerNotAdmin leaves the deployer's access to AdminGroupObjectIDs,
+	// so that the assignment does not follow whoever ran the last up (a
+	// laptop, then CI). Optional; then AdminGroupObjectIDs are required.
+	DeployerNotAdmin bool
 	// AdminGroupObjectIDs are Entra ID groups made cluster admin too.
 	// Optional.
 	AdminGroupObjectIDs []string
+	// ReaderGroupObjectIDs are Entra ID groups that may read the stack's
+	// objects (ReadersGroup's role). Optional.
+	ReaderGroupObjectIDs []string
 	// AuthorizedIPRanges may reach the API server; empty or 0.0.0.0/0
 	// leaves it open to every address (every request is still signed in
 	// with Entra ID). Optional.
@@ -192,13 +200,30 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 			return nil, err
 		}
 	}
-	admin, err := authorization.NewRoleAssignment(ctx, name+"-deployer-admin", &authorization.RoleAssignmentArgs{
-		PrincipalId:      pulumi.String(args.DeployerObjectID),
-		RoleDefinitionId: pulumi.String(identity.RoleDefinitionID(args.SubscriptionID, identity.AKSRBACClusterAdmin)),
-		Scope:            cluster.ID(),
-	}, parent)
-	if err != nil {
-		return nil, err
+	// What the deployer's access waits for: its own assignment, or the
+	// cluster that its groups are admins of.
+	var admin pulumi.CustomResource = cluster
+	if !args.DeployerNotAdmin {
+		if admin, err = authorization.NewRoleAssignment(ctx, name+"-deployer-admin", &authorization.RoleAssignmentArgs{
+			PrincipalId:      pulumi.String(args.DeployerObjectID),
+			RoleDefinitionId: pulumi.String(identity.RoleDefinitionID(args.SubscriptionID, identity.AKSRBACClusterAdmin)),
+			Scope:            cluster.ID(),
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	// Readers fetch the kubeconfig as the program does
+	// (listClusterUserCredential), then read through Kubernetes RBAC, which
+	// AKS consults beside Azure RBAC.
+	for _, group := range args.ReaderGroupObjectIDs {
+		if _, err := authorization.NewRoleAssignment(ctx, name+"-reader-"+group, &authorization.RoleAssignmentArgs{
+			PrincipalId:      pulumi.String(group),
+			PrincipalType:    pulumi.String("Group"),
+			RoleDefinitionId: pulumi.String(identity.RoleDefinitionID(args.SubscriptionID, identity.AKSClusterUser)),
+			Scope:            cluster.ID(),
+		}, parent); err != nil {
+			return nil, err
+		}
 	}
 	// With local accounts off, AKS hands out an exec kubeconfig whose
 	// kubelogin asks a person to sign in; the program, the workflows and
@@ -226,6 +251,9 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 	}).(pulumi.StringOutput)
 	c.Provider, err = kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{Kubeconfig: authorized}, parent, pulumi.DependsOn([]pulumi.Resource{admin}))
 	if err != nil {
+		return nil, err
+	}
+	if _, err := newReaders(ctx, name, c.Provider, args.ReaderGroupObjectIDs, parent); err != nil {
 		return nil, err
 	}
 	c.ClusterName, c.ClusterId = cluster.Name, cluster.ID().ToStringOutput()
@@ -290,6 +318,8 @@ func (a *AksArgs) validate() error {
 		return fmt.Errorf("ResourceGroupName, Name, Version, SystemNodeSize and SystemNodeCount are required")
 	case a.SubscriptionID == "" || a.TenantID == "" || a.DeployerObjectID == "" || a.KubeloginMode == "":
 		return fmt.Errorf("SubscriptionID, TenantID, DeployerObjectID and KubeloginMode are required")
+	case a.DeployerNotAdmin && len(a.AdminGroupObjectIDs) == 0:
+		return fmt.Errorf("DeployerNotAdmin needs AdminGroupObjectIDs: the deployer's access comes from them")
 	case a.UpgradeChannel == "" || a.NodeOSUpgradeChannel == "" || a.Maintenance.Day == "" || a.Maintenance.StartTime == "" || a.Maintenance.DurationHours < 4:
 		return fmt.Errorf("UpgradeChannel, NodeOSUpgradeChannel and a Maintenance window of 4 hours or more are required")
 	}

@@ -127,6 +127,12 @@ type EksArgs struct {
 	ScraperSubnets bool
 	// LogRetentionDays keeps the control plane's logs. Required.
 	LogRetentionDays int
+	// AdminPrincipalArns are the IAM roles and users made cluster admins,
+	// whoever runs the program among them. Required.
+	AdminPrincipalArns []string
+	// ReaderPrincipalArns may read the stack's objects (ReadersGroup).
+	// Optional.
+	ReaderPrincipalArns []string
 	// Tags for every AWS resource. Optional.
 	Tags pulumi.StringMap
 }
@@ -224,7 +230,7 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 	// The log group first, so that EKS writes to it instead of making its
 	// own, which would outlive the stack.
 	cluster, err := eks.NewCluster(ctx, name, clusterArgs, parent, pulumi.DependsOn(net.egress), pulumi.DependsOn([]pulumi.Resource{logs}),
-		pulumi.Transforms([]pulumi.ResourceTransform{UpgradePolicy(args.SupportType)}))
+		pulumi.Transforms([]pulumi.ResourceTransform{UpgradePolicy(args.SupportType), NoCreatorAdmin()}))
 	if err != nil {
 		return nil, err
 	}
@@ -241,8 +247,17 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 	}, parent); err != nil {
 		return nil, err
 	}
-	c.Provider, err = kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{Kubeconfig: cluster.KubeconfigJson}, parent)
+	admins, err := newAccessEntries(ctx, name, c.ClusterName, args.Partition, args.AdminPrincipalArns, args.ReaderPrincipalArns, args.Tags, parent)
 	if err != nil {
+		return nil, err
+	}
+	// The provider's first object waits for the admins' entries: the
+	// program runs as one of them.
+	c.Provider, err = kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{Kubeconfig: cluster.KubeconfigJson}, parent, pulumi.DependsOn(admins))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := newReaders(ctx, name, c.Provider, nil, parent); err != nil {
 		return nil, err
 	}
 	if args.AutoMode {
@@ -294,6 +309,8 @@ func (a *EksArgs) validate() error {
 		return fmt.Errorf("LogRetentionDays is required")
 	case a.SupportType == "":
 		return fmt.Errorf("SupportType is required")
+	case len(a.AdminPrincipalArns) == 0:
+		return fmt.Errorf("AdminPrincipalArns are required: without them nobody, the program included, could use the cluster")
 	}
 	return nil
 }

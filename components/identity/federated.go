@@ -27,6 +27,9 @@ const (
 	// AKSRBACClusterAdmin manages everything in a cluster with Azure RBAC
 	// ("Azure Kubernetes Service RBAC Cluster Admin").
 	AKSRBACClusterAdmin = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+	// AKSClusterUser lists a cluster's user credentials (its kubeconfig)
+	// and nothing inside the cluster (Azure built-in roles, Containers).
+	AKSClusterUser = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f"
 )
 
 const (

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -27,6 +28,8 @@ func (a *aws) invoke(tok string, args resource.PropertyMap, live finder) (resour
 			"accountId": awsAccount, "id": awsAccount, "userId": "AIDASTANDIN",
 			"arn": fmt.Sprintf("arn:aws:iam::%s:user/stand-in", awsAccount),
 		}
+	case "aws:iam/getSessionContext:getSessionContext":
+		out = sessionContext(str(args, "arn"))
 	case "aws:index/getPartition:getPartition":
 		out = map[string]any{"partition": "aws", "id": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
 	case "aws:index/getAvailabilityZones:getAvailabilityZones":
@@ -104,3 +107,17 @@ func clusterVersions(status string, only []string) map[string]any {
 	}
 	return map[string]any{"id": "eks", "clusterType": "eks", "clusterVersions": out}
 }
+
+// sessionContext is what IAM says of a caller ARN (pulumi-aws v6,
+// iam.getSessionContext): an assumed-role session's issuer is its role (a
+// stand-in role has no path), and any other principal is its own issuer.
+func sessionContext(arn string) map[string]any {
+	out := map[string]any{"id": arn, "arn": arn, "issuerArn": arn, "issuerId": "", "issuerName": "", "sessionName": ""}
+	if m := assumedRole.FindStringSubmatch(arn); m != nil {
+		out["issuerArn"] = fmt.Sprintf("arn:%s:iam::%s:role/%s", m[1], m[2], m[3])
+		out["issuerName"], out["sessionName"] = m[3], m[4]
+	}
+	return out
+}
+
+var assumedRole = regexp.MustCompile(`^arn:([a-z-]+):sts::(\d{12}):assumed-role/([^/]+)/(.+)$`)

@@ -164,6 +164,9 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		out = map[string]any{"name": m.region, "id": m.region}
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		out = map[string]any{"accountId": AccountID, "arn": fmt.Sprintf("arn:%s:iam::%s:user/render", Partition, AccountID), "userId": "render"}
+	case "aws:iam/getSessionContext:getSessionContext":
+		// The render's caller is an IAM user: its own issuer.
+		out = map[string]any{"arn": args.Args["arn"].StringValue(), "issuerArn": args.Args["arn"].StringValue()}
 	case "aws:index/getPartition:getPartition":
 		// The China regions are the one partition a test renders besides
 		// aws, for the ARNs and service principals the stack derives.
