@@ -10,6 +10,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
+// callerArn is who the stand-in's calls come from.
+var callerArn = fmt.Sprintf("arn:aws:iam::%s:user/stand-in", awsAccount)
+
 // awsRegistryPassword is what the registry's authorization token carries;
 // fixed, so that images whose inputs include it do not change between runs.
 const awsRegistryPassword = "stand-in-ecr-password"
@@ -26,7 +29,7 @@ func (a *aws) invoke(tok string, args resource.PropertyMap, live finder) (resour
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		out = map[string]any{
 			"accountId": awsAccount, "id": awsAccount, "userId": "AIDASTANDIN",
-			"arn": fmt.Sprintf("arn:aws:iam::%s:user/stand-in", awsAccount),
+			"arn": callerArn,
 		}
 	case "aws:iam/getSessionContext:getSessionContext":
 		out = sessionContext(str(args, "arn"))

@@ -8,6 +8,8 @@ import (
 )
 
 const (
+	clusterType     = "aws:eks/cluster:Cluster"
+	accessEntryType = "aws:eks/accessEntry:AccessEntry"
 	subnetType      = "aws:ec2/subnet:Subnet"
 	routeTableType  = "aws:ec2/routeTable:RouteTable"
 	associationType = "aws:ec2/routeTableAssociation:RouteTableAssociation"
@@ -23,6 +25,9 @@ const (
 // (nodejs/eks/nodes/nodegroup.ts, "Compute the node group subnets";
 // nodejs/eks/cluster/cluster.ts, "Form the subnetIds").
 func (a *aws) refuses(typ string, in resource.PropertyMap, live finder) error {
+	if typ == accessEntryType {
+		return refusesAccessEntry(in, live)
+	}
 	if typ != "aws:eks/nodeGroup:NodeGroup" {
 		return nil
 	}
@@ -64,4 +69,36 @@ func subnetRoutes(id string, live finder) (public, mapsPublicIPs bool, err error
 		}
 	}
 	return false, mapsPublicIPs, nil
+}
+
+// refusesAccessEntry answers as EKS's CreateAccessEntry does (Amazon EKS
+// API reference; user guide, "Create access entries"): a principal has one
+// access entry per cluster (ResourceInUseException), the creator's
+// included, which EKS makes itself unless the cluster's accessConfig sets
+// bootstrapClusterCreatorAdminPermissions false (it defaults to true); and
+// an STS session is no principal (InvalidParameterException). The stand-in
+// creates every cluster as its caller.
+func refusesAccessEntry(in resource.PropertyMap, live finder) error {
+	name, principal := str(in, "clusterName"), str(in, "principalArn")
+	if strings.HasPrefix(principal, "arn:aws:sts:") {
+		return fmt.Errorf("InvalidParameterException: %s is an STS session, not an IAM principal", principal)
+	}
+	cluster, ok, err := live.find(func(r Resource) bool { return r.Type == clusterType && r.Inputs["name"] == name })
+	if err != nil || !ok {
+		return err
+	}
+	access, _ := cluster.Inputs["accessConfig"].(map[string]any)
+	if bootstrap, set := access["bootstrapClusterCreatorAdminPermissions"].(bool); (bootstrap || !set) && principal == callerArn {
+		return fmt.Errorf("ResourceInUseException: the cluster %s already has an access entry for its creator %s", name, principal)
+	}
+	_, taken, err := live.find(func(r Resource) bool {
+		return r.Type == accessEntryType && r.Inputs["clusterName"] == name && r.Inputs["principalArn"] == principal
+	})
+	if err != nil {
+		return err
+	}
+	if taken {
+		return fmt.Errorf("ResourceInUseException: the cluster %s already has an access entry for %s", name, principal)
+	}
+	return nil
 }

@@ -147,3 +147,33 @@ func invokeWith(t *testing.T, s *Server, tok string, args resource.PropertyMap) 
 	}
 	return fromWire(t, resp.GetReturn())
 }
+
+func TestEKSRefusesASecondAccessEntryForAPrincipal(t *testing.T) {
+	s := newServer(t, "aws", Env{StateDir: t.TempDir()})
+	cluster := func(name string, access resource.PropertyMap) {
+		create(t, s, "urn:pulumi:dev::edw::aws:eks/cluster:Cluster::"+name, resource.PropertyMap{"name": resource.NewProperty(name), "accessConfig": resource.NewProperty(access)})
+	}
+	cluster("bootstrapped", resource.PropertyMap{"authenticationMode": resource.NewProperty("API")})
+	cluster("entries-only", resource.PropertyMap{"authenticationMode": resource.NewProperty("API"), "bootstrapClusterCreatorAdminPermissions": resource.NewProperty(false)})
+	other := "arn:aws:iam::" + awsAccount + ":role/ci/deploy"
+	for i, c := range []struct {
+		cluster, principal string
+		ok                 bool
+	}{
+		{"bootstrapped", callerArn, false},
+		{"bootstrapped", other, true},
+		{"bootstrapped", other, false},
+		{"entries-only", callerArn, true},
+		{"entries-only", "arn:aws:sts::" + awsAccount + ":assumed-role/deploy/me", false},
+	} {
+		_, err := s.Create(context.Background(), &pulumirpc.CreateRequest{
+			Urn: fmt.Sprintf("urn:pulumi:dev::edw::aws:eks/accessEntry:AccessEntry::e%d", i),
+			Properties: wireOf(t, resource.PropertyMap{
+				"clusterName": resource.NewProperty(c.cluster), "principalArn": resource.NewProperty(c.principal),
+			}),
+		})
+		if (err == nil) != c.ok {
+			t.Errorf("entry %d for %s on %s: err = %v, want ok = %v", i, c.principal, c.cluster, err, c.ok)
+		}
+	}
+}

@@ -121,8 +121,10 @@ func clusterArgs(in pulumi.Map, raw resource.PropertyMap) pulumi.Map {
 	copyInputs(vpc, in, raw, "endpointPublicAccess", "endpointPrivateAccess", "publicAccessCidrs")
 	args := pulumi.Map{"vpcConfig": vpc}
 	copyInputs(args, in, raw, "name", "version", "enabledClusterLogTypes", "tags")
+	// pulumi-eks v3.9.1 asks EKS for the creator's admin entry whenever it
+	// sets an authentication mode (nodejs/eks/cluster.ts, accessConfig).
 	if raw.HasValue("authenticationMode") {
-		args["accessConfig"] = pulumi.Map{"authenticationMode": in["authenticationMode"]}
+		args["accessConfig"] = pulumi.Map{"authenticationMode": in["authenticationMode"], "bootstrapClusterCreatorAdminPermissions": pulumi.Bool(true)}
 	}
 	return args
 }
