@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -423,5 +424,49 @@ func TestPulumiCLIPinned(t *testing.T) {
 	pinned := regexp.MustCompile(`(?m)^\s+pulumi-version:\s*(\S+)`).FindAllStringSubmatch(string(action), -1)
 	if tested == "" || len(pinned) != 1 || pinned[0][1] != tested {
 		t.Errorf("the sign-in action pins the Pulumi CLI at %v; the tests run %s", pinned, tested)
+	}
+}
+
+// TestTrustMatchesTheWorkflows holds scripts/ci/trust.sh, which the
+// bootstrap gives the clouds, to the OIDC subjects the workflows' jobs
+// present (GitHub docs, "OpenID Connect reference": a job's environment
+// names its subject; without one, a pull request's is pull_request and a
+// push's, schedule's or dispatch's on main is ref:refs/heads/main).
+func TestTrustMatchesTheWorkflows(t *testing.T) {
+	const prefix = "repo:acme/edw"
+	presented := map[string][]string{}
+	for _, j := range allJobs(load(t)) {
+		with := j.signIn()
+		if with == nil {
+			continue
+		}
+		subject := "ref:refs/heads/main"
+		switch {
+		case j.str("environment") != "":
+			subject = "environment:" + j.str("environment")
+		case slices.Contains(j.workflow.triggers(), "pull_request"):
+			subject = "pull_request"
+		case !strings.Contains(j.str("if"), mainOnly) && !slices.Equal(j.workflow.triggers(), []string{"push"}):
+			t.Errorf("%s: may run from any branch, so its subject is unknown", j)
+		}
+		id := "deploy"
+		if mentionsAny(fmt.Sprint(with["aws-role-arn"]), readOnlyIdentities) {
+			id = "preview"
+		}
+		if !slices.Contains(presented[id], prefix+":"+subject) {
+			presented[id] = append(presented[id], prefix+":"+subject)
+		}
+	}
+	for _, id := range []string{"preview", "deploy"} {
+		out, err := exec.Command("bash", "trust.sh", "subjects", id, prefix).Output()
+		if err != nil {
+			t.Fatalf("trust.sh subjects %s: %v", id, err)
+		}
+		trusted := strings.Fields(string(out))
+		slices.Sort(trusted)
+		slices.Sort(presented[id])
+		if !slices.Equal(trusted, presented[id]) {
+			t.Errorf("the %s identity trusts %v; its jobs present %v", id, trusted, presented[id])
+		}
 	}
 }
