@@ -83,9 +83,33 @@ func TestAWSClusterAdmins(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "clusterAdminPrincipalArns") || !strings.Contains(err.Error(), renderCaller) {
 		t.Errorf("admins without the caller: error %v, want one naming the key and the caller", err)
 	}
-	_, err = renderStack(t, "aws", map[string]string{"edw:clusterAdminPrincipalArns": `["arn:aws:sts::111122223333:assumed-role/deploy/me"]`})
-	if err == nil || !strings.Contains(err.Error(), "clusterAdminPrincipalArns") {
-		t.Errorf("a session ARN as admin: error %v, want one naming the key", err)
+	// A reader (a pull request's preview) runs the program with the
+	// configured admins, not as one.
+	asReader, err := renderStack(t, "aws", map[string]string{
+		"edw:clusterAdminPrincipalArns":  `["` + ciRole + `"]`,
+		"edw:clusterReaderPrincipalArns": `["` + renderCaller + `"]`,
+	})
+	if err != nil {
+		t.Fatalf("a reader's preview: %v", err)
+	}
+	if got := admins(t, asReader); !slices.Equal(got, []string{ciRole}) {
+		t.Errorf("admins in a reader's preview %v, want the configured %s", got, ciRole)
+	}
+	for _, bad := range []struct{ key, set string }{
+		{"clusterAdminPrincipalArns", `["arn:aws:sts::111122223333:assumed-role/deploy/me"]`},
+		{"clusterReaderPrincipalArns", `["` + previewRole + `"]`},
+	} {
+		_, err = renderStack(t, "aws", map[string]string{"edw:" + bad.key: bad.set})
+		if err == nil || !strings.Contains(err.Error(), bad.key) {
+			t.Errorf("edw:%s %s alone: error %v, want one naming the key", bad.key, bad.set, err)
+		}
+	}
+	_, err = renderStack(t, "aws", map[string]string{
+		"edw:clusterAdminPrincipalArns":  `["` + renderCaller + `"]`,
+		"edw:clusterReaderPrincipalArns": `["` + renderCaller + `"]`,
+	})
+	if err == nil || !strings.Contains(err.Error(), "clusterReaderPrincipalArns") {
+		t.Errorf("one principal in both lists: error %v, want one naming the second list", err)
 	}
 }
 
@@ -122,7 +146,10 @@ func TestClusterReaders(t *testing.T) {
 		}
 	}
 
-	p, err := renderStack(t, "azure", map[string]string{"edw:clusterReaderGroupObjectIds": `["` + readerGroup + `"]`})
+	p, err := renderStack(t, "azure", map[string]string{
+		"edw:clusterReaderGroupObjectIds": `["` + readerGroup + `"]`,
+		"edw:clusterDeployerAdmin":        "false", "edw:clusterAdminGroupObjectIds": `["` + adminGroup + `"]`,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +190,9 @@ func TestAzureDeployerAdmin(t *testing.T) {
 	}
 	if _, err := renderStack(t, "azure", map[string]string{"edw:clusterDeployerAdmin": "false"}); err == nil || !strings.Contains(err.Error(), "clusterDeployerAdmin") {
 		t.Errorf("no deployer admin and no admin group: error %v, want one naming clusterDeployerAdmin", err)
+	}
+	if _, err := renderStack(t, "azure", map[string]string{"edw:clusterReaderGroupObjectIds": `["` + readerGroup + `"]`}); err == nil || !strings.Contains(err.Error(), "clusterReaderGroupObjectIds") {
+		t.Errorf("readers with the deployer's own assignment: error %v, want one naming clusterReaderGroupObjectIds", err)
 	}
 }
 

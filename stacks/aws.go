@@ -48,7 +48,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	if err := checkEksVersion(ctx, cfg.Cluster.Version, cfg.Cluster.SupportType, time.Now()); err != nil {
 		return nil, err
 	}
-	admins, err := clusterAdmins(ctx, caller.Arn, cfg.Cluster.AdminPrincipalArns)
+	admins, err := clusterAdmins(ctx, caller.Arn, cfg.Cluster.AdminPrincipalArns, cfg.Cluster.ReaderPrincipalArns)
 	if err != nil {
 		return nil, err
 	}
@@ -236,20 +236,20 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 }
 
 // clusterAdmins are the EKS cluster's admins: the configured ones, which
-// must include the identity running the program (or it could not deploy
-// to the cluster it creates), or that identity alone. An access entry
-// takes the IAM role behind a session, which IAM's session context gives
-// (the role's path included).
-func clusterAdmins(ctx *pulumi.Context, callerArn string, configured []string) ([]string, error) {
+// must include the identity running the program unless it is a reader (a
+// preview or drift check, which deploys nothing), or that identity alone.
+// An access entry takes the IAM role behind a session, which IAM's session
+// context gives (the role's path included).
+func clusterAdmins(ctx *pulumi.Context, callerArn string, admins, readers []string) ([]string, error) {
 	session, err := iam.GetSessionContext(ctx, &iam.GetSessionContextArgs{Arn: callerArn})
 	if err != nil {
-		return nil, fmt.Errorf("aws caller %s: %w", callerArn, err)
+		return nil, fmt.Errorf("aws caller %s: naming the role behind its session needs iam:GetRole on that role: %w", callerArn, err)
 	}
-	if len(configured) == 0 {
+	switch {
+	case len(admins) == 0:
 		return []string{session.IssuerArn}, nil
+	case slices.Contains(admins, session.IssuerArn), slices.Contains(readers, session.IssuerArn):
+		return admins, nil
 	}
-	if !slices.Contains(configured, session.IssuerArn) {
-		return nil, fmt.Errorf("%s:clusterAdminPrincipalArns: %s, which runs pulumi, is not in the list: add it, or it cannot deploy to the cluster", Namespace, session.IssuerArn)
-	}
-	return configured, nil
+	return nil, fmt.Errorf("%s:clusterAdminPrincipalArns: %s, which runs pulumi, is not in the list (nor in clusterReaderPrincipalArns): add it, or it cannot deploy to the cluster", Namespace, session.IssuerArn)
 }

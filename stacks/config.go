@@ -590,6 +590,27 @@ func (c *Config) validateAccess(bad func(key, format string, args ...any)) {
 	if !c.Cluster.DeployerAdmin && len(c.Cluster.AdminGroupObjectIDs) == 0 {
 		bad("clusterDeployerAdmin", "is false with no edw:clusterAdminGroupObjectIds: nobody could deploy to the cluster; add the group that holds the deploying identities")
 	}
+	// Readers run the program too (previews, the drift check): admins that
+	// depend on who runs it would move to them.
+	if len(c.Cluster.ReaderPrincipalArns) > 0 && len(c.Cluster.AdminPrincipalArns) == 0 {
+		bad("clusterReaderPrincipalArns", "is set with no edw:clusterAdminPrincipalArns: list the admins too, or a reader's preview would plan to make itself the admin")
+	}
+	if len(c.Cluster.ReaderGroupObjectIDs) > 0 && c.Cluster.DeployerAdmin {
+		bad("clusterReaderGroupObjectIds", "is set with edw:clusterDeployerAdmin true: set it false and name the deployers' group in edw:clusterAdminGroupObjectIds, or a reader's preview would plan to move the deployer's assignment to itself")
+	}
+	// EKS keeps one access entry per principal ("Create access entries").
+	seen := map[string]string{}
+	for _, k := range []struct {
+		key  string
+		arns []string
+	}{{"clusterAdminPrincipalArns", c.Cluster.AdminPrincipalArns}, {"clusterReaderPrincipalArns", c.Cluster.ReaderPrincipalArns}} {
+		for _, arn := range k.arns {
+			if first, dup := seen[arn]; dup {
+				bad(k.key, "names %s again (first in edw:%s): EKS gives a principal one access entry; list it once", arn, first)
+			}
+			seen[arn] = k.key
+		}
+	}
 }
 
 // validateTerminationGrace holds a node's drain bound above a consumer

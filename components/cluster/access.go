@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -11,6 +13,7 @@ import (
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/edw-project/edw/components/internal/kubeaccess"
 	"github.com/edw-project/edw/internal/transform"
 )
 
@@ -20,19 +23,18 @@ import (
 const ReadersGroup = "edw-readers"
 
 // readerRules are what a read-only identity reads: the kinds the stacks
-// and their charts (KEDA, Karpenter) create, which a refresh reads back,
-// and never Secrets. (Kubernetes' own view role leaves out the custom
+// and their charts create, which a refresh reads back (the keda 2.21 and
+// karpenter 1.14 charts' templates render no Secret), and never Secrets. (Kubernetes' own view role leaves out the custom
 // resources and RBAC; EKS's AmazonEKSAdminViewPolicy reads Secrets too.)
 var readerRules = []struct {
 	group     string
 	resources []string
 }{
-	{"", []string{"configmaps", "namespaces", "nodes", "pods", "serviceaccounts", "services"}},
-	{"apps", []string{"deployments", "replicasets", "daemonsets"}},
+	{"", []string{"configmaps", "namespaces", "serviceaccounts", "services"}},
+	{"apps", []string{"deployments"}},
 	{"policy", []string{"poddisruptionbudgets"}},
 	{"networking.k8s.io", []string{"networkpolicies"}},
 	{"scheduling.k8s.io", []string{"priorityclasses"}},
-	{"autoscaling", []string{"horizontalpodautoscalers"}},
 	{"rbac.authorization.k8s.io", []string{"roles", "rolebindings", "clusterroles", "clusterrolebindings"}},
 	{"apiextensions.k8s.io", []string{"customresourcedefinitions"}},
 	{"admissionregistration.k8s.io", []string{"validatingwebhookconfigurations", "mutatingwebhookconfigurations"}},
@@ -79,8 +81,8 @@ const clusterAdminPolicy = "AmazonEKSClusterAdminPolicy"
 // ReadersGroup. Each entry is named by its principal, so that reordering
 // the lists changes nothing; the associations are what the program's own
 // Kubernetes provider waits for.
-func newAccessEntries(ctx *pulumi.Context, name string, clusterName pulumi.StringInput, p Partition, admins, readers []string, tags pulumi.StringMap, parent pulumi.ResourceOption) ([]pulumi.Resource, error) {
-	var ready []pulumi.Resource
+func newAccessEntries(ctx *pulumi.Context, name string, clusterName pulumi.StringInput, p Partition, admins, readers []string, tags pulumi.StringMap, parent pulumi.ResourceOption) ([]pulumi.CustomResource, error) {
+	var ready []pulumi.CustomResource
 	for _, arn := range admins {
 		entry, err := awseks.NewAccessEntry(ctx, name+"-admin-"+principalKey(arn), &awseks.AccessEntryArgs{
 			ClusterName: clusterName, PrincipalArn: pulumi.String(arn), Tags: tags,
@@ -129,4 +131,52 @@ func NoCreatorAdmin() pulumi.ResourceTransform {
 			"bootstrapClusterCreatorAdminPermissions": pulumi.Bool(false),
 		}
 	})
+}
+
+// How long a new grant may take to reach the apiserver: Azure RBAC up to
+// five minutes (AKS docs, "Use Azure role-based access control for
+// Kubernetes authorization"), an EKS access entry several seconds (EKS
+// user guide, "Create access entries": entries are eventually
+// consistent); with a margin. A sign-in does not depend on the grant, so
+// one that keeps failing gets a shorter wait.
+const (
+	accessTimeout = 10 * time.Minute
+	accessPoll    = 10 * time.Second
+	signInTimeout = 2 * time.Minute
+	awaitedVerb   = "create"
+	awaitedKind   = "namespaces"
+)
+
+// awaitAccess returns once the kubeconfig's user may create namespaces,
+// telling the user what it waits for (grant), so that the program's first
+// object is not refused while the grant propagates. Previews skip it.
+func awaitAccess(goctx context.Context, ctx *pulumi.Context, c pulumi.Resource, kubeconfig, grant string) error {
+	if ctx.DryRun() {
+		return nil
+	}
+	err := kubeaccess.Wait(goctx, []byte(kubeconfig), kubeaccess.Check{
+		Verb: awaitedVerb, Resource: awaitedKind, Timeout: accessTimeout, Interval: accessPoll, SignInTimeout: signInTimeout,
+		Progress: func(attempt int, reason error) {
+			if attempt == 1 {
+				_ = ctx.Log.Info(fmt.Sprintf("waiting up to %s for %s to reach the cluster (%v)", accessTimeout, grant, reason), &pulumi.LogArgs{Resource: c})
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("%s on the cluster: %w", grant, err)
+	}
+	return nil
+}
+
+// accessAwaited is kubeconfig once every resource in grants exists and
+// awaitAccess has seen it take effect.
+func accessAwaited(ctx *pulumi.Context, c pulumi.Resource, kubeconfig pulumi.StringOutput, grants []pulumi.CustomResource, grant string) pulumi.StringOutput {
+	inputs := []any{kubeconfig}
+	for _, g := range grants {
+		inputs = append(inputs, g.ID())
+	}
+	return pulumi.All(inputs...).ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) (string, error) {
+		kc := v[0].(string)
+		return kc, awaitAccess(goctx, ctx, c, kc, grant)
+	}).(pulumi.StringOutput)
 }

@@ -1,12 +1,10 @@
 package cluster
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/pulumi/pulumi-azure-native-sdk/authorization/v2"
 	containerservice "github.com/pulumi/pulumi-azure-native-sdk/containerservice/v2/v20241002preview"
@@ -16,7 +14,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/edw-project/edw/components/identity"
-	"github.com/edw-project/edw/components/internal/kubeaccess"
 )
 
 // AksToken is the component's type token.
@@ -242,13 +239,11 @@ func NewAks(ctx *pulumi.Context, name string, args *AksArgs, opts ...pulumi.Reso
 	// The provider waits for the deployer's role to exist and then to take
 	// effect: Azure RBAC can take minutes to reach the apiserver, and until
 	// then the first object the provider creates is forbidden.
-	authorized := pulumi.All(c.Kubeconfig, admin.ID()).ApplyTWithContext(ctx.Context(), func(goctx context.Context, v []any) (string, error) {
-		kc := v[0].(string)
-		if ctx.DryRun() {
-			return kc, nil
-		}
-		return kc, waitForDeployer(goctx, ctx, c, kc)
-	}).(pulumi.StringOutput)
+	grant := fmt.Sprintf("the deployer's %q role", "Azure Kubernetes Service RBAC Cluster Admin")
+	if args.DeployerNotAdmin {
+		grant = "the admin groups' role"
+	}
+	authorized := accessAwaited(ctx, c, c.Kubeconfig, []pulumi.CustomResource{admin}, grant)
 	c.Provider, err = kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{Kubeconfig: authorized}, parent, pulumi.DependsOn([]pulumi.Resource{admin}))
 	if err != nil {
 		return nil, err
@@ -282,42 +277,16 @@ func apiServerAccess(ranges []string) *containerservice.ManagedClusterAPIServerA
 // everyAddress is the range of every IPv4 address.
 const everyAddress = "0.0.0.0/0"
 
-// How long the deployer's cluster role may take to reach the apiserver:
-// up to five minutes (AKS docs, "Use Azure role-based access control for
-// Kubernetes authorization"), with a margin.
-// A sign-in does not depend on the role, so one that keeps failing gets a
-// shorter wait.
-const (
-	rbacPropagationTimeout = 10 * time.Minute
-	rbacPropagationPoll    = 10 * time.Second
-	signInTimeout          = 2 * time.Minute
-)
-
-// waitForDeployer returns once the kubeconfig's user may create
-// namespaces, telling the user why it waits.
-func waitForDeployer(goctx context.Context, ctx *pulumi.Context, c *Aks, kubeconfig string) error {
-	err := kubeaccess.Wait(goctx, []byte(kubeconfig), kubeaccess.Check{
-		Verb: "create", Resource: "namespaces", Timeout: rbacPropagationTimeout, Interval: rbacPropagationPoll, SignInTimeout: signInTimeout,
-		Progress: func(attempt int, reason error) {
-			if attempt == 1 {
-				_ = ctx.Log.Info(fmt.Sprintf("waiting up to %s for the deployer's Azure RBAC role to reach the cluster (%v)", rbacPropagationTimeout, reason), &pulumi.LogArgs{Resource: c})
-			}
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("the deployer's %q role on the cluster: %w", "Azure Kubernetes Service RBAC Cluster Admin", err)
-	}
-	return nil
-}
-
 func (a *AksArgs) validate() error {
 	switch {
 	case a == nil:
 		return fmt.Errorf("args are required")
 	case a.ResourceGroupName == nil || a.Name == "" || a.Version == "" || a.SystemNodeSize == "" || a.SystemNodeCount < 1:
 		return fmt.Errorf("ResourceGroupName, Name, Version, SystemNodeSize and SystemNodeCount are required")
-	case a.SubscriptionID == "" || a.TenantID == "" || a.DeployerObjectID == "" || a.KubeloginMode == "":
-		return fmt.Errorf("SubscriptionID, TenantID, DeployerObjectID and KubeloginMode are required")
+	case a.SubscriptionID == "" || a.TenantID == "" || a.KubeloginMode == "":
+		return fmt.Errorf("SubscriptionID, TenantID and KubeloginMode are required")
+	case a.DeployerObjectID == "" && !a.DeployerNotAdmin:
+		return fmt.Errorf("DeployerObjectID is required unless DeployerNotAdmin")
 	case a.DeployerNotAdmin && len(a.AdminGroupObjectIDs) == 0:
 		return fmt.Errorf("DeployerNotAdmin needs AdminGroupObjectIDs: the deployer's access comes from them")
 	case a.UpgradeChannel == "" || a.NodeOSUpgradeChannel == "" || a.Maintenance.Day == "" || a.Maintenance.StartTime == "" || a.Maintenance.DurationHours < 4:

@@ -251,9 +251,14 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 	if err != nil {
 		return nil, err
 	}
-	// The provider's first object waits for the admins' entries: the
-	// program runs as one of them.
-	c.Provider, err = kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{Kubeconfig: cluster.KubeconfigJson}, parent, pulumi.DependsOn(admins))
+	// The provider's first object waits for the admins' entries to take
+	// effect: the program runs as one of them.
+	authorized := accessAwaited(ctx, c, cluster.KubeconfigJson, admins, "the admins' EKS access entries")
+	var adminDeps []pulumi.Resource
+	for _, a := range admins {
+		adminDeps = append(adminDeps, a)
+	}
+	c.Provider, err = kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{Kubeconfig: authorized}, parent, pulumi.DependsOn(adminDeps))
 	if err != nil {
 		return nil, err
 	}

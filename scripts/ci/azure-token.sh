@@ -24,6 +24,7 @@ fetch() {
     mv "$file.new" "$file"
 }
 fetch
-# The runner ends the loop with the job.
-(while sleep 240; do fetch || echo "azure-token: refresh failed; retrying" >&2; done) >/dev/null 2>&1 &
+# The runner ends the loop with the job; scripts/ci/stack.sh reports the
+# refreshes that failed, from the log.
+(while sleep 240; do fetch || echo "$(date -u +%FT%TZ) refresh failed; retrying in 4 minutes"; done) >>"$file.log" 2>&1 &
 disown

@@ -88,6 +88,10 @@ case "$command" in
   destroy) pulumi destroy "${flags[@]}" --yes >"$plan" 2>&1 || status=$? ;;
 esac
 cat "$plan"
+token_log="${AZURE_FEDERATED_TOKEN_FILE:-}.log"
+if [ -n "${AZURE_FEDERATED_TOKEN_FILE:-}" ] && [ -s "$token_log" ]; then
+  echo "::warning title=Azure token::$(wc -l <"$token_log") refreshes of $AZURE_FEDERATED_TOKEN_FILE failed (scripts/ci/azure-token.sh): $(tail -n 1 "$token_log")"
+fi
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
   {
     echo "### pulumi $command: $stack (exit $status)"
