@@ -31,8 +31,9 @@ func diffArgs(req *pulumirpc.DiffRequest) (olds, news resource.PropertyMap, err 
 
 // diffInputs compares old and new inputs by top-level key, ignoring
 // whether values are marked secret and the keys in ignore. A change of a
-// key for which replaces is true forces a replacement.
-func diffInputs(olds, news resource.PropertyMap, replaces func(key string) bool, ignore []string) *pulumirpc.DiffResponse {
+// key for which replaces is true, given the key's old and new values,
+// forces a replacement.
+func diffInputs(olds, news resource.PropertyMap, replaces func(key string, was, now resource.PropertyValue) bool, ignore []string) *pulumirpc.DiffResponse {
 	resp := &pulumirpc.DiffResponse{
 		Changes:         pulumirpc.DiffResponse_DIFF_NONE,
 		DetailedDiff:    map[string]*pulumirpc.PropertyDiff{},
@@ -53,7 +54,7 @@ func diffInputs(olds, news resource.PropertyMap, replaces func(key string) bool,
 		if !changed {
 			continue
 		}
-		if replaces(string(k)) {
+		if replaces(string(k), olds[k], news[k]) {
 			kind = replaceKinds[kind]
 			resp.Replaces = append(resp.Replaces, string(k))
 		}
@@ -65,6 +66,10 @@ func diffInputs(olds, news resource.PropertyMap, replaces func(key string) bool,
 	}
 	return resp
 }
+
+// neverReplaces is the rule of a diff in which nothing forces a
+// replacement.
+func neverReplaces(string, resource.PropertyValue, resource.PropertyValue) bool { return false }
 
 // change is how a value changed, if it did; an unknown new value (in a
 // preview) may be a change.

@@ -44,7 +44,8 @@ func (s *Server) Check(_ context.Context, req *pulumirpc.CheckRequest) (_ *pulum
 }
 
 // Diff reports the inputs that changed; a change the cloud cannot make in
-// place is a replacement.
+// place is a replacement: by the cloud's own rules (names, path keys) and
+// by the table of replaces.json.
 func (s *Server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (_ *pulumirpc.DiffResponse, err error) {
 	urn := resource.URN(req.GetUrn())
 	defer s.observe(&Call{Method: "Diff", Token: string(urn.Type()), URN: string(urn), ID: req.GetId()}, &err)
@@ -52,7 +53,10 @@ func (s *Server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (_ *pulumir
 	if err != nil {
 		return nil, err
 	}
-	replaces := func(key string) bool { return s.cloud.replaces(string(urn.Type()), key) }
+	typ := string(urn.Type())
+	replaces := func(key string, was, now resource.PropertyValue) bool {
+		return s.cloud.replaces(typ, key) || replacesOnChange(typ, key, was, now)
+	}
 	return diffInputs(olds, news, replaces, req.GetIgnoreChanges()), nil
 }
 

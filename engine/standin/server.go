@@ -137,7 +137,7 @@ func (s *Server) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (_ *p
 	if err != nil {
 		return nil, err
 	}
-	return diffInputs(olds, news, func(string) bool { return false }, nil), nil
+	return diffInputs(olds, news, neverReplaces, nil), nil
 }
 
 // Configure takes the region or location, and accepts secrets, resource
