@@ -70,6 +70,7 @@ conformance: tools render
 	$(GO) test -count=1 -run 'Schema' ./stacks
 	KEDA_CHECK_UNEXPECTED_SCALERS_PARAMS=enabled EDW_RENDER_DIR=$(CURDIR)/build/render \
 		scripts/with-emulators.sh sh -c 'cd ../conformance/keda && $(GO) test -count=1 -v ./...'
+	cd conformance/cloudspec && npm ci --no-audit --no-fund --loglevel=error && EDW_RENDER_DIR=$(CURDIR)/build/render node --test
 
 
 ## render: what each stack would deploy, offline, in build/render/<stack>
