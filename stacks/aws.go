@@ -100,13 +100,16 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		}, k8s)
 	}
 	onQueue := pulumi.StringArray{work.QueueArn}
+	// The consumer's calls, and no more: ReceiveMessage, DeleteMessageBatch
+	// (sqs:DeleteMessage), ChangeMessageVisibility and BatchWriteItem
+	// (apps/internal/queue/sqs, apps/internal/store/dynamodb).
 	consumerID, err := principal(namespace, workload.Consumer, true, identity.Statement{
 		Sid:       "ConsumeWorkQueue",
-		Actions:   []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
+		Actions:   []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"},
 		Resources: onQueue,
 	}, identity.Statement{
 		Sid:       "WriteTable",
-		Actions:   []string{"dynamodb:PutItem", "dynamodb:BatchWriteItem"},
+		Actions:   []string{"dynamodb:BatchWriteItem"},
 		Resources: pulumi.StringArray{table.TableArn},
 	})
 	if err != nil {

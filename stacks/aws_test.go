@@ -232,7 +232,7 @@ func TestAWSLeastPrivilege(t *testing.T) {
 	want := map[string]map[string][]string{
 		"consumer-policy": {
 			"sqs:ReceiveMessage": {queueArn}, "sqs:DeleteMessage": {queueArn}, "sqs:ChangeMessageVisibility": {queueArn},
-			"sqs:GetQueueAttributes": {queueArn}, "dynamodb:PutItem": {tableArn}, "dynamodb:BatchWriteItem": {tableArn},
+			"dynamodb:BatchWriteItem": {tableArn},
 		},
 		"producer-policy":      {"sqs:SendMessage": {queueArn}},
 		"keda-operator-policy": {"sqs:GetQueueAttributes": {queueArn}},

@@ -248,19 +248,8 @@ func newInterruptionQueue(ctx *pulumi.Context, name string, args *EksArgs, paren
 	if err != nil {
 		return nil, nil, err
 	}
-	policy, err := sqs.NewQueuePolicy(ctx, name+"-interruption", &sqs.QueuePolicyArgs{
-		QueueUrl: q.Url,
-		Policy: queue.DenyInsecureTransport(q.Arn, identity.Statement{
-			Sid:       "AllowEventBridge",
-			Principal: map[string]any{"Service": []string{"events.amazonaws.com", "sqs.amazonaws.com"}},
-			Actions:   []string{"sqs:SendMessage"},
-			Resources: pulumi.StringArray{q.Arn},
-		}),
-	}, parent)
-	if err != nil {
-		return nil, nil, err
-	}
-	deps := []pulumi.Resource{policy}
+	var deps []pulumi.Resource
+	var ruleArns []any
 	for _, ev := range interruptionEvents {
 		pattern, _ := json.Marshal(map[string][]string{"source": {ev.source}, "detail-type": {ev.detailType}}) // strings always marshal
 		rule, err := cloudwatch.NewEventRule(ctx, name+"-"+ev.name, &cloudwatch.EventRuleArgs{
@@ -274,7 +263,32 @@ func newInterruptionQueue(ctx *pulumi.Context, name string, args *EksArgs, paren
 			return nil, nil, err
 		}
 		deps = append(deps, rule, target)
+		ruleArns = append(ruleArns, rule.Arn)
 	}
+	// EventBridge sends as events.amazonaws.com for whichever rule targets
+	// the queue, any account's: the grant names this stack's rules, as the
+	// EventBridge user guide's policy for SQS targets does ("Using
+	// resource-based policies for Amazon EventBridge", Amazon SQS
+	// permissions). sqs.amazonaws.com is in Karpenter's template, as is.
+	document := pulumi.All(ruleArns...).ApplyT(func(arns []any) pulumi.StringOutput {
+		return queue.DenyInsecureTransport(q.Arn, identity.Statement{
+			Sid:       "AllowEventBridge",
+			Principal: map[string]any{"Service": "events.amazonaws.com"},
+			Actions:   []string{"sqs:SendMessage"},
+			Resources: pulumi.StringArray{q.Arn},
+			Condition: map[string]map[string]any{"ArnEquals": {"aws:SourceArn": arns}},
+		}, identity.Statement{
+			Sid:       "AllowSQS",
+			Principal: map[string]any{"Service": "sqs.amazonaws.com"},
+			Actions:   []string{"sqs:SendMessage"},
+			Resources: pulumi.StringArray{q.Arn},
+		})
+	}).(pulumi.StringOutput)
+	policy, err := sqs.NewQueuePolicy(ctx, name+"-interruption", &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: document}, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	deps = append([]pulumi.Resource{policy}, deps...)
 	return q, deps, nil
 }
 

@@ -107,6 +107,8 @@ func (m *mocks) outputs(typ, name string, in resource.PropertyMap) map[string]an
 		return map[string]any{"arn": arn("kms", "key/"+name), "keyId": name}
 	case "aws:sns/topic:Topic":
 		return map[string]any{"arn": arn("sns", name), "name": name}
+	case "aws:cloudwatch/eventRule:EventRule":
+		return map[string]any{"arn": arn("events", "rule/"+name), "name": name}
 	case "aws:amp/workspace:Workspace":
 		return map[string]any{
 			"arn":                arn("aps", "workspace/ws-"+name),
