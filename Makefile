@@ -70,13 +70,16 @@ conformance: tools render
 	$(GO) test -count=1 -run 'Schema' ./stacks
 	KEDA_CHECK_UNEXPECTED_SCALERS_PARAMS=enabled EDW_RENDER_DIR=$(CURDIR)/build/render \
 		scripts/with-emulators.sh sh -c 'cd ../conformance/keda && $(GO) test -count=1 -v ./...'
+	cd conformance/iam && npm ci --no-audit --no-fund && EDW_RENDER_DIR=$(CURDIR)/build/render node --test
 	cd conformance/cloudspec && npm ci --no-audit --no-fund --loglevel=error && EDW_RENDER_DIR=$(CURDIR)/build/render node --test
 
 
-## render: what each stack would deploy, offline, in build/render/<stack>
+## render: what each stack would deploy, offline, in build/render/<stack>, and
+## the AWS stack with EKS Auto Mode in build/render/variants/aws-auto
 render:
 	$(GO) build -o build/bin/render ./cmd/render
 	@for stack in $(STACKS); do build/bin/render --stack $$stack --out build/render/$$stack || exit 1; done
+	@build/bin/render --stack aws --set edw:karpenterMode=auto --out build/render/variants/aws-auto
 
 test-lab:
 	cd lab && $(GO) test -count=1 ./...
