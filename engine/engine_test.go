@@ -228,6 +228,7 @@ func lifecycle(t *testing.T, k *workspace.Kube, c stackCase) {
 		checkChange(t, s, k, c.change)
 	}
 
+	checkDependencies(t, s, c.destroyOrder)
 	start = time.Now()
 	_, done = run(t, "destroy", func(ch chan<- events.EngineEvent) error {
 		_, err := s.Destroy(ctx, optdestroy.EventStreams(ch))
@@ -390,11 +391,21 @@ func checkSecrets(t *testing.T, c stackCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The client key's path is in every copy of this kubeconfig.
+	// Every copy of the cluster's kubeconfig, the Entra ID one AKS hands
+	// out included, names the cluster's certificate authority (here a
+	// file); the stack's own copies are secrets, so it must not be in
+	// clear.
+	found = false
 	for _, line := range strings.Split(string(kubeconfig), "\n") {
-		if _, key, ok := strings.Cut(line, "client-key: "); ok && strings.Contains(string(raw), strings.TrimSpace(key)) {
-			t.Errorf("the state holds the kubeconfig in clear (its client key path %s)", key)
+		if _, ca, ok := strings.Cut(line, "certificate-authority: "); ok {
+			found = true
+			if strings.Contains(string(raw), strings.TrimSpace(ca)) {
+				t.Errorf("the state holds the kubeconfig in clear (its certificate authority)")
+			}
 		}
+	}
+	if !found {
+		t.Fatalf("%s names no certificate-authority to look for", env.Kubeconfig)
 	}
 }
 
@@ -484,6 +495,68 @@ func checkAKS(t *testing.T, k *workspace.Kube, done []step) {
 // created is the index in done of the creation of typ name, or -1.
 func created(done []step, typ, name string) int {
 	return slices.IndexFunc(done, func(s step) bool { return s.op == apitype.OpCreate && is(s.urn, typ, name) })
+}
+
+// checkDependencies holds each destroy-order promise to an edge in the
+// state: the first resource depends on the second, through dependsOn, an
+// input, its provider or its parent, which are what the engine orders
+// deletes by. The completion order alone would hold by chance where the
+// engine deletes a deeper resource first.
+func checkDependencies(t *testing.T, s auto.Stack, promises []order) {
+	t.Helper()
+	exported, err := s.Export(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deployment struct {
+		Resources []struct {
+			URN                  string              `json:"urn"`
+			Parent               string              `json:"parent"`
+			Provider             string              `json:"provider"`
+			Dependencies         []string            `json:"dependencies"`
+			PropertyDependencies map[string][]string `json:"propertyDependencies"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(exported.Deployment, &deployment); err != nil {
+		t.Fatal(err)
+	}
+	edges := map[string][]string{}
+	for _, r := range deployment.Resources {
+		deps := append(slices.Clone(r.Dependencies), r.Parent)
+		if i := strings.LastIndex(r.Provider, "::"); i > 0 {
+			deps = append(deps, r.Provider[:i])
+		}
+		for _, d := range r.PropertyDependencies {
+			deps = append(deps, d...)
+		}
+		edges[r.URN] = deps
+	}
+	find := func(r [2]string) string {
+		for urn := range edges {
+			if is(urn, r[0], r[1]) {
+				return urn
+			}
+		}
+		return ""
+	}
+	for _, p := range promises {
+		from, to := find(p.before), find(p.after)
+		seen := map[string]bool{}
+		var reaches func(string) bool
+		reaches = func(u string) bool {
+			if u == to {
+				return true
+			}
+			if seen[u] {
+				return false
+			}
+			seen[u] = true
+			return slices.ContainsFunc(edges[u], reaches)
+		}
+		if from == "" || to == "" || !reaches(from) {
+			t.Errorf("%s %s does not depend on %s %s in the state: nothing makes the destroy delete it first", p.before[0], p.before[1], p.after[0], p.after[1])
+		}
+	}
 }
 
 // checkOrder checks the destroy's completion order against the promises.

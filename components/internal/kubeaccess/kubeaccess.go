@@ -102,7 +102,11 @@ type user struct {
 	Token                 string `json:"token"`
 	ClientCertificateData string `json:"client-certificate-data"`
 	ClientKeyData         string `json:"client-key-data"`
-	Exec                  *struct {
+	// ClientCertificate and ClientKey are the same in files, as a
+	// kubeconfig may give them.
+	ClientCertificate string `json:"client-certificate"`
+	ClientKey         string `json:"client-key"`
+	Exec              *struct {
 		APIVersion string   `json:"apiVersion"`
 		Command    string   `json:"command"`
 		Args       []string `json:"args"`
@@ -245,6 +249,17 @@ func (c *config) client(ctx context.Context) (*http.Client, string, error) {
 		if !tlsConfig.RootCAs.AppendCertsFromPEM(c.ca) {
 			return nil, "", errors.New("kubeconfig: the cluster's certificate authority is not PEM")
 		}
+	}
+	if u.ClientCertificate != "" {
+		certPEM, err := os.ReadFile(u.ClientCertificate)
+		if err != nil {
+			return nil, "", fmt.Errorf("kubeconfig: client certificate: %w", err)
+		}
+		keyPEM, err := os.ReadFile(u.ClientKey)
+		if err != nil {
+			return nil, "", fmt.Errorf("kubeconfig: client key: %w", err)
+		}
+		u.ClientCertificateData, u.ClientKeyData = string(certPEM), string(keyPEM)
 	}
 	if u.ClientCertificateData != "" {
 		cert, err := tls.X509KeyPair([]byte(u.ClientCertificateData), []byte(u.ClientKeyData))

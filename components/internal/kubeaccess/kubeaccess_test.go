@@ -2,10 +2,17 @@ package kubeaccess
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -136,5 +143,57 @@ func TestSignInFailuresEndTheWaitEarly(t *testing.T) {
 	start = time.Now()
 	if err := Wait(context.Background(), missing, c); !errors.Is(err, exec.ErrNotFound) || time.Since(start) > 5*time.Second {
 		t.Errorf("err = %v after %s, want the missing plugin at once", err, time.Since(start))
+	}
+}
+
+// A kubeconfig may name its client certificate and key by file, as the
+// lab's do: the review is made with that certificate.
+func TestClientCertificateFromFiles(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "deployer"}, NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key")
+	if os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600) != nil ||
+		os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600) != nil {
+		t.Fatal("writing the client certificate")
+	}
+	var presented atomic.Value
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TLS.PeerCertificates) > 0 {
+			presented.Store(r.TLS.PeerCertificates[0].Subject.CommonName)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": map[string]any{"allowed": len(r.TLS.PeerCertificates) > 0}})
+	}))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	b, err := json.Marshal(map[string]any{
+		"current-context": "lab",
+		"clusters":        []any{map[string]any{"name": "lab", "cluster": map[string]any{"server": srv.URL, "certificate-authority-data": base64.StdEncoding.EncodeToString(ca)}}},
+		"contexts":        []any{map[string]any{"name": "lab", "context": map[string]any{"cluster": "lab", "user": "admin"}}},
+		"users":           []any{map[string]any{"name": "admin", "user": map[string]any{"client-certificate": certFile, "client-key": keyFile}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := check
+	c.Timeout = time.Second
+	if err := Wait(context.Background(), b, c); err != nil {
+		t.Fatal(err)
+	}
+	if presented.Load() != "deployer" {
+		t.Errorf("the review presented %v, want the file's certificate", presented.Load())
 	}
 }
