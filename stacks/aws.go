@@ -68,16 +68,17 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, err
 	}
 	k8s := pulumi.Provider(eks.Provider)
+	data := pulumi.Protect(cfg.ProtectData)
 	work, err := queue.NewSqs(ctx, "work", &queue.SqsArgs{
 		VisibilityTimeoutSeconds: cfg.Queue.VisibilityTimeoutSeconds,
 		MaxReceiveCount:          cfg.Queue.MaxReceiveCount,
 		RetentionSeconds:         cfg.Queue.RetentionSeconds,
 		Tags:                     tags,
-	})
+	}, data)
 	if err != nil {
 		return nil, err
 	}
-	table, err := store.NewDynamo(ctx, "payments", &store.DynamoArgs{Tags: tags})
+	table, err := store.NewDynamo(ctx, "payments", &store.DynamoArgs{Tags: tags, DeletionProtection: cfg.ProtectData}, data)
 	if err != nil {
 		return nil, err
 	}

@@ -81,7 +81,8 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		return nil, err
 	}
 	k8s := pulumi.Provider(aks.Provider)
-	account, err := queue.NewStorage(ctx, "storage", &queue.StorageArgs{ResourceGroupName: rg.Name, QueueName: azureQueue, Tags: tags})
+	data := pulumi.Protect(cfg.ProtectData)
+	account, err := queue.NewStorage(ctx, "storage", &queue.StorageArgs{ResourceGroupName: rg.Name, QueueName: azureQueue, Tags: tags}, data)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +92,7 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 	}
 	var table *store.Table
 	if cfg.Table.Service == tableStorage {
-		if table, err = store.NewTable(ctx, azureTable, &store.TableArgs{ResourceGroupName: rg.Name, AccountName: account.AccountName, TableName: azureTable}); err != nil {
+		if table, err = store.NewTable(ctx, azureTable, &store.TableArgs{ResourceGroupName: rg.Name, AccountName: account.AccountName, TableName: azureTable}, data); err != nil {
 			return nil, err
 		}
 		consumerGrants = append(consumerGrants, identity.Grant{Name: "table", Role: identity.StorageTableDataContributor, Scope: table.TableId})
@@ -254,7 +255,7 @@ func (c *Config) rows(ctx *pulumi.Context, rg *resources.ResourceGroup, account 
 	cosmos, err := store.NewCosmosTable(ctx, azureTable, &store.CosmosTableArgs{
 		ResourceGroupName: rg.Name, Location: rg.Location, TableName: azureTable,
 		MaxThroughput: c.Table.CosmosMaxThroughput, WriterPrincipalId: consumer.PrincipalId, Tags: tags,
-	})
+	}, pulumi.Protect(c.ProtectData))
 	if err != nil {
 		return nil, err
 	}

@@ -38,8 +38,9 @@ const alertWindow = 10 * time.Minute
 // edw:, its default, and its description; Pulumi.yaml declares the same
 // keys (a test holds the two together).
 type Config struct {
-	Cloud     string `key:"cloud" help:"Cloud to deploy to: aws or azure."`
-	Namespace string `key:"namespace" default:"edw" help:"Kubernetes namespace of the workload."`
+	Cloud       string `key:"cloud" help:"Cloud to deploy to: aws or azure."`
+	Namespace   string `key:"namespace" default:"edw" help:"Kubernetes namespace of the workload."`
+	ProtectData bool   `key:"protectData" default:"true" help:"Keep the queues, the tables and the accounts that hold them from being deleted or replaced (Pulumi's protect, and DynamoDB's deletion protection): a destroy, or a change that would delete them, stops before anything is deleted. To allow it, set false and run pulumi up first, then destroy or change."`
 	// MetricsNamespaces may scrape the apps (NetworkPolicy ingress).
 	MetricsNamespaces []string `key:"metricsNamespaces" default:"kube-system" help:"Namespaces whose pods may reach the apps' metrics and health port; every other connection into the workload's namespace is refused."`
 

@@ -171,6 +171,12 @@ func awaitAccess(goctx context.Context, ctx *pulumi.Context, c pulumi.Resource, 
 // accessAwaited is kubeconfig once every resource in grants exists and
 // awaitAccess has seen it take effect.
 func accessAwaited(ctx *pulumi.Context, c pulumi.Resource, kubeconfig pulumi.StringOutput, grants []pulumi.CustomResource, grant string) pulumi.StringOutput {
+	// A preview does not wait, and must not make the kubeconfig unknown
+	// for a grant not made yet: the Kubernetes provider would plan to
+	// replace itself and every object it holds.
+	if ctx.DryRun() {
+		return kubeconfig
+	}
 	inputs := []any{kubeconfig}
 	for _, g := range grants {
 		inputs = append(inputs, g.ID())

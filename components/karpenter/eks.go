@@ -248,22 +248,16 @@ func newInterruptionQueue(ctx *pulumi.Context, name string, args *EksArgs, paren
 	if err != nil {
 		return nil, nil, err
 	}
-	var deps []pulumi.Resource
+	rules := make([]*cloudwatch.EventRule, len(interruptionEvents))
 	var ruleArns []any
-	for _, ev := range interruptionEvents {
+	for i, ev := range interruptionEvents {
 		pattern, _ := json.Marshal(map[string][]string{"source": {ev.source}, "detail-type": {ev.detailType}}) // strings always marshal
-		rule, err := cloudwatch.NewEventRule(ctx, name+"-"+ev.name, &cloudwatch.EventRuleArgs{
+		if rules[i], err = cloudwatch.NewEventRule(ctx, name+"-"+ev.name, &cloudwatch.EventRuleArgs{
 			EventPattern: pulumi.String(pattern), Tags: args.Tags,
-		}, parent)
-		if err != nil {
+		}, parent); err != nil {
 			return nil, nil, err
 		}
-		target, err := cloudwatch.NewEventTarget(ctx, name+"-"+ev.name, &cloudwatch.EventTargetArgs{Rule: rule.Name, Arn: q.Arn}, parent)
-		if err != nil {
-			return nil, nil, err
-		}
-		deps = append(deps, rule, target)
-		ruleArns = append(ruleArns, rule.Arn)
+		ruleArns = append(ruleArns, rules[i].Arn)
 	}
 	// EventBridge sends as events.amazonaws.com for whichever rule targets
 	// the queue, any account's: the grant names this stack's rules, as the
@@ -288,7 +282,18 @@ func newInterruptionQueue(ctx *pulumi.Context, name string, args *EksArgs, paren
 	if err != nil {
 		return nil, nil, err
 	}
-	deps = append([]pulumi.Resource{policy}, deps...)
+	// A target goes live after the grant: EventBridge drops, without
+	// retrying, an event the queue refuses ("Event retry policy and using
+	// dead-letter queues").
+	deps := []pulumi.Resource{policy}
+	for i, ev := range interruptionEvents {
+		target, err := cloudwatch.NewEventTarget(ctx, name+"-"+ev.name, &cloudwatch.EventTargetArgs{Rule: rules[i].Name, Arn: q.Arn},
+			parent, pulumi.DependsOn([]pulumi.Resource{policy}))
+		if err != nil {
+			return nil, nil, err
+		}
+		deps = append(deps, rules[i], target)
+	}
 	return q, deps, nil
 }
 

@@ -19,6 +19,9 @@ const HashKey = "id"
 type DynamoArgs struct {
 	// Tags for the table. Optional.
 	Tags pulumi.StringMap
+	// DeletionProtection makes DynamoDB refuse to delete the table, from
+	// any client, until it is turned off. Optional.
+	DeletionProtection bool
 }
 
 // Dynamo is an on-demand table with point-in-time recovery and encryption
@@ -40,12 +43,13 @@ func NewDynamo(ctx *pulumi.Context, name string, args *DynamoArgs, opts ...pulum
 		return nil, err
 	}
 	t, err := dynamodb.NewTable(ctx, name, &dynamodb.TableArgs{
-		BillingMode:          pulumi.String("PAY_PER_REQUEST"),
-		HashKey:              pulumi.String(HashKey),
-		Attributes:           dynamodb.TableAttributeArray{dynamodb.TableAttributeArgs{Name: pulumi.String(HashKey), Type: pulumi.String("S")}},
-		PointInTimeRecovery:  &dynamodb.TablePointInTimeRecoveryArgs{Enabled: pulumi.Bool(true)},
-		ServerSideEncryption: &dynamodb.TableServerSideEncryptionArgs{Enabled: pulumi.Bool(true)},
-		Tags:                 args.Tags,
+		BillingMode:               pulumi.String("PAY_PER_REQUEST"),
+		HashKey:                   pulumi.String(HashKey),
+		Attributes:                dynamodb.TableAttributeArray{dynamodb.TableAttributeArgs{Name: pulumi.String(HashKey), Type: pulumi.String("S")}},
+		PointInTimeRecovery:       &dynamodb.TablePointInTimeRecoveryArgs{Enabled: pulumi.Bool(true)},
+		ServerSideEncryption:      &dynamodb.TableServerSideEncryptionArgs{Enabled: pulumi.Bool(true)},
+		DeletionProtectionEnabled: pulumi.Bool(args.DeletionProtection),
+		Tags:                      args.Tags,
 	}, pulumi.Parent(c))
 	if err != nil {
 		return nil, err

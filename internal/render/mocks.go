@@ -44,6 +44,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		Parent:       rpc.GetParent(),
 		Provider:     args.Provider,
 		Custom:       args.Custom,
+		Protect:      rpc.GetProtect(),
 		Inputs:       plainMap(args.Inputs),
 		Dependencies: rpc.GetDependencies(),
 	}

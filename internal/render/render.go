@@ -26,6 +26,7 @@ type Resource struct {
 	Parent       string         `json:"parent,omitempty"`
 	Provider     string         `json:"provider,omitempty"`
 	Custom       bool           `json:"custom"`
+	Protect      bool           `json:"protect,omitempty"`
 	Inputs       map[string]any `json:"inputs"`
 	Dependencies []string       `json:"dependencies,omitempty"`
 }

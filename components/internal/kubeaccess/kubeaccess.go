@@ -273,7 +273,7 @@ func (c *config) client(ctx context.Context) (*http.Client, string, error) {
 	return &http.Client{Transport: transport, Timeout: 30 * time.Second}, u.Token, nil
 }
 
-// exec runs the user's credential plugin (kubelogin on AKS) as
+// exec runs the user's credential plugin (kubelogin on AKS, aws on EKS) as
 // client-go does, and returns the credentials it prints; its PEM data is
 // given as it is, not base64.
 func (c *config) exec(ctx context.Context) (user, error) {
@@ -289,7 +289,7 @@ func (c *config) exec(ctx context.Context) (user, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if errors.Is(err, exec.ErrNotFound) {
-		return user{}, fmt.Errorf("credential plugin %s: %w (install it, e.g. az aks install-cli for kubelogin)", e.Command, err)
+		return user{}, fmt.Errorf("credential plugin %s: %w (install it: kubelogin for AKS, the AWS CLI for EKS)", e.Command, err)
 	}
 	if err != nil {
 		return user{}, fmt.Errorf("%w: credential plugin %s: %v: %s", ErrSignIn, e.Command, err, strings.TrimSpace(stderr.String()))

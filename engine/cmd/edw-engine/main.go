@@ -95,6 +95,11 @@ func run() error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	switch op {
 	case "up":
+		// The lab's stacks hold nothing to keep, and its destroy runs under
+		// load: their data is not protected, unless -set says otherwise.
+		if _, set := settings["edw:protectData"]; !set {
+			settings["edw:protectData"] = "false"
+		}
 		for k, v := range settings {
 			if err := s.SetConfig(ctx, k, auto.ConfigValue{Value: v}); err != nil {
 				return fmt.Errorf("config %s: %w", k, err)
