@@ -66,6 +66,10 @@ type refuser interface {
 // finder looks up live resources.
 type finder interface {
 	find(match func(Resource) bool) (Resource, bool, error)
+	// in is the finder of another package's live resources, for a
+	// reference that crosses packages: a docker-build image pushed to an
+	// aws repository.
+	in(pkg string) finder
 }
 
 var (
@@ -77,6 +81,7 @@ var (
 	_ creator = (*aws)(nil)
 	_ refuser = (*aws)(nil)
 	_ refuser = (*azure)(nil)
+	_ refuser = (*dockerBuild)(nil)
 )
 
 // newCloud returns the model of pkg.

@@ -15,17 +15,13 @@ var (
 	guidPattern       = regexp.MustCompile(`^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$`)
 )
 
-// refuses answers as Cosmos DB does for requests it refuses: an account
+// refusesCosmos answers as Cosmos DB does for requests it refuses: an account
 // name out of its rules or an account without a location; a table or a
 // role assignment in an account that does not exist; throughput on a
 // serverless account's table, or an autoscale ceiling off its steps; a
 // table role defined or scoped outside the account, or given to no
 // principal.
-func (z *azure) refuses(typ string, in resource.PropertyMap, live finder) error {
-	service, kind := tokenParts(typ)
-	if service != "documentdb" {
-		return nil
-	}
+func refusesCosmos(kind string, in resource.PropertyMap, live finder) error {
 	if kind == "DatabaseAccount" {
 		if name := str(in, "accountName"); !cosmosAccountName.MatchString(name) {
 			return fmt.Errorf("BadRequest: account name %q: 3 to 44 lowercase letters, digits and hyphens", name)

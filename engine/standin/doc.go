@@ -14,7 +14,10 @@
 //
 // It refuses what the cloud refuses at create and a mock would accept:
 // policy documents whose statements name a principal where AWS forbids one,
-// or none where AWS requires one, and an ECR tag moved to another digest.
+// or none where AWS requires one, an ECR tag moved to another digest, and a
+// reference (an id, name, URL or ARN of the stack's account) that names no
+// live resource where the cloud resolves it at create (aws_refs.go,
+// azure_refs.go).
 // It makes what the cloud makes on its own (EKS's log group) and what
 // pulumi-eks makes by default (its managed add-ons). For an AKS cluster
 // with local accounts off it hands out AKS's exec kubeconfig, and the

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -84,4 +85,59 @@ func repository(tag string) string {
 		return tag[:colon]
 	}
 	return tag
+}
+
+// ecrHost is the host of an ECR registry: its account and region.
+var ecrHost = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com$`)
+
+// refuses answers as a push does to an ECR repository of the stack's
+// account that does not exist (Amazon ECR user guide, "Pushing a Docker
+// image": the repository must exist; the registry answers "name unknown").
+// The repositories are the aws stand-in's, kept apart. Other registries
+// are not the stand-in's to judge: an ACR name is global, and may be
+// another subscription's.
+func (dockerBuild) refuses(typ string, in resource.PropertyMap, live finder) error {
+	if typ != "docker-build:index:Image" {
+		return nil
+	}
+	for _, name := range pushedNames(in) {
+		host, path, _ := strings.Cut(repository(name), "/")
+		path, _, _ = strings.Cut(path, "@")
+		if m := ecrHost.FindStringSubmatch(host); m == nil || m[1] != awsAccount {
+			continue
+		}
+		_, ok, err := live.in("aws").find(func(r Resource) bool { return r.Type == "aws:ecr/repository:Repository" && r.ID == path })
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return fmt.Errorf("pushing %s: name unknown: The repository with name '%s' does not exist in the registry with id '%s': %w", name, path, awsAccount, ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// pushedNames are the image names an image is pushed under: its tags when
+// push is set, and the names of each image export that pushes.
+func pushedNames(in resource.PropertyMap) []string {
+	var names []string
+	if isTrue(in, "push") {
+		names = strs(in, "tags")
+	}
+	if v := plain(in["exports"]); v.IsArray() {
+		for _, e := range v.ArrayValue() {
+			if image := obj(plainObject(e), "image"); isTrue(image, "push") {
+				names = append(names, strs(image, "names")...)
+			}
+		}
+	}
+	return names
+}
+
+// plainObject is v's object, or an empty one.
+func plainObject(v resource.PropertyValue) resource.PropertyMap {
+	if v = plain(v); v.IsObject() {
+		return v.ObjectValue()
+	}
+	return resource.PropertyMap{}
 }

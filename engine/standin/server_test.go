@@ -142,9 +142,11 @@ func TestCheckKeepsTheOldName(t *testing.T) {
 func TestStatePersistsAcrossServers(t *testing.T) {
 	env := Env{StateDir: t.TempDir()}
 	urn := "urn:pulumi:dev::edw::eks:index:Cluster$aws:eks/cluster:Cluster::cluster-eksCluster"
-	id, out := create(t, newServer(t, "aws", env), urn, resource.PropertyMap{
+	first := newServer(t, "aws", env)
+	subnet, _ := create(t, first, "urn:pulumi:dev::edw::aws:ec2/subnet:Subnet::a", resource.PropertyMap{})
+	id, out := create(t, first, urn, resource.PropertyMap{
 		"name":      resource.NewProperty("edw-dev"),
-		"vpcConfig": resource.NewProperty(resource.PropertyMap{"subnetIds": resource.NewProperty([]resource.PropertyValue{resource.NewProperty("subnet-1")})}),
+		"vpcConfig": resource.NewProperty(resource.PropertyMap{"subnetIds": resource.NewProperty([]resource.PropertyValue{resource.NewProperty(subnet)})}),
 	})
 
 	other := newServer(t, "aws", env)

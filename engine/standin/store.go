@@ -73,6 +73,9 @@ func (s *store) find(match func(Resource) bool) (r Resource, ok bool, err error)
 	return r, ok, err
 }
 
+// in is the store of pkg's live resources, beside this one.
+func (s *store) in(pkg string) finder { return &store{dir: s.dir, pkg: pkg} }
+
 // add stores r under its id, which must be free.
 func (s *store) add(r Resource) error {
 	return s.modify(func(st *state) error {
