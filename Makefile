@@ -27,7 +27,7 @@ LAB_OUT ?= build/lab/$(STACK)
 LAB_SET ?=
 LAB_SETTINGS = $(foreach s,$(LAB_SET),-set $(s))
 
-.PHONY: test-engine engine-build test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-compare lab-scale lab-poison lab-build lab-sudo clean
+.PHONY: test-mutations test-engine engine-build test tools lint lint-workflows test-program conformance test-apps test-lab render bench emulators-start emulators-stop lab lab-check lab-compare lab-scale lab-poison lab-build lab-sudo clean
 
 ## test: formatting and vet, the Pulumi program under mocks, the apps
 ## against the emulators, the program through the real engine, then a short
@@ -207,6 +207,12 @@ engine-build:
 	cd engine/standin && $(GO) build -o ../../$(ENGINE_BIN)/ ./cmd/pulumi-resource-standin
 	$(GO) build -o $(ENGINE_BIN)/ ./engine/cmd/edw-engine ./engine/cmd/pulumi-language-go
 	$(GO) test -c -tags engine -o $(ENGINE_BIN)/engine.test ./engine
+
+## test-mutations: each defect in mutations/ applied to a scratch copy,
+## the test layers run until one fails; which one caught each, in
+## build/mutations/report.md (about an hour: not part of make test)
+test-mutations: lab-sudo tools
+	scripts/mutations.sh $(MUTATIONS)
 
 ## test-engine: both stacks through the real Pulumi engine and Kubernetes
 ## provider, against the lab's apiserver with its KEDA and Karpenter:
