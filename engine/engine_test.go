@@ -133,6 +133,7 @@ func TestStacks(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { lifecycle(t, k, c) })
 	}
+	checkSweepTable(t, env.Root)
 }
 
 func lifecycle(t *testing.T, k *workspace.Kube, c stackCase) {
@@ -191,6 +192,7 @@ func lifecycle(t *testing.T, k *workspace.Kube, c stackCase) {
 	if changed := changes(again); len(changed) > 0 {
 		t.Errorf("a preview right after up shows %d changes, want none: %v", len(changed), changed)
 	}
+	sweepConfig(t, s, c.name)
 
 	if err := s.SetConfig(ctx, "edw:kedaQueueLength", auto.ConfigValue{Value: updatedQueueLength}); err != nil {
 		t.Fatal(err)

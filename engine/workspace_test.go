@@ -126,10 +126,15 @@ func stream(op func(chan<- events.EngineEvent) error) (announced, done []step, e
 		}
 	}()
 	err = op(ch)
-	// The Automation API can leave the stream open when the command fails.
+	// The Automation API can leave the stream open when the command
+	// fails; the events it sent are in by then.
+	wait := 30 * time.Second
+	if err != nil {
+		wait = 3 * time.Second
+	}
 	select {
 	case <-collected:
-	case <-time.After(30 * time.Second):
+	case <-time.After(wait):
 	}
 	mu.Lock()
 	defer mu.Unlock()

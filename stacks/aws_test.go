@@ -487,6 +487,11 @@ func TestAWSAutoMode(t *testing.T) {
 	if at(np, "spec", "template", "spec", "nodeClassRef", "group") != "eks.amazonaws.com" {
 		t.Errorf("auto mode nodeClassRef %v", at(np, "spec", "template", "spec", "nodeClassRef"))
 	}
+	// A NodePool's node class cannot change in place: a switch of mode must
+	// make a NodePool of another name.
+	if name, controller := at(np, "metadata", "name"), at(one(t, aws(t), "kubernetes:karpenter.sh/v1:NodePool", "workload").Inputs, "metadata", "name"); name == controller {
+		t.Errorf("auto mode's NodePool is named %v, as the controller's: switching would change its node class in place", name)
+	}
 	if at(one(t, p, "eks:index:Cluster", "cluster").Inputs, "autoMode", "enabled") != true {
 		t.Error("auto mode not enabled on the cluster")
 	}

@@ -71,7 +71,7 @@ type Config struct {
 	Queue struct {
 		VisibilityTimeoutSeconds int `key:"queueVisibilityTimeoutSeconds" default:"60" help:"Lease of a received message; the consumer uses the same value."`
 		MaxReceiveCount          int `key:"queueMaxReceiveCount" default:"5" help:"Receives before a message moves to the dead-letter queue (the consumer's poison limit too)."`
-		RetentionSeconds         int `key:"queueRetentionSeconds" default:"345600" help:"How long an unprocessed message is kept (60 to 1209600)."`
+		RetentionSeconds         int `key:"queueRetentionSeconds" default:"345600" help:"AWS: how long an unprocessed message is kept (60 to 1209600). Azure Storage keeps a message 7 days, the time-to-live the producer gives it."`
 	}
 
 	Keda struct {
@@ -139,7 +139,7 @@ type Config struct {
 	Images struct {
 		Consumer string `key:"imagesConsumer" help:"Prebuilt consumer image; empty builds apps/ and pushes it."`
 		Producer string `key:"imagesProducer" help:"Prebuilt producer image; empty builds apps/ and pushes it."`
-		Keep     int    `key:"imagesKeep" default:"10" help:"Images each repository keeps."`
+		Keep     int    `key:"imagesKeep" default:"10" help:"AWS: images each ECR repository keeps (a lifecycle policy expires older ones); the Azure registry keeps every image."`
 	}
 }
 

@@ -137,7 +137,16 @@ func NewEks(ctx *pulumi.Context, name string, args *EksArgs, opts ...pulumi.Reso
 		c.NodeClassName = nodeClass.Metadata.Name().Elem()
 		c.ControllerRoleArn, c.NodeRoleName, c.InterruptionQueueName = ctl.roleArn, ctl.nodeRoleName, ctl.queueName
 	}
-	pool, err := newNodePool(ctx, name, args.NodePool, nodeClassRef, requirement(categoryKey, args.InstanceCategories), parent, pulumi.DependsOn(controller))
+	// Karpenter refuses to change a NodePool's node class in place
+	// ("nodeClassRef.group is immutable", its CRD's validation), and a
+	// preview's server-side dry run meets the same refusal: Auto Mode's
+	// pool has a name of its own, so that a switch creates it beside the
+	// old one and then deletes the old one.
+	poolName := name
+	if args.AutoMode {
+		poolName = name + "-auto"
+	}
+	pool, err := newNodePool(ctx, name, poolName, args.NodePool, nodeClassRef, requirement(categoryKey, args.InstanceCategories), parent, pulumi.DependsOn(controller))
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ func NewNap(ctx *pulumi.Context, name string, args *NapArgs, opts ...pulumi.Reso
 		return nil, err
 	}
 	ref := pulumi.Map{"group": pulumi.String(aksNodeClassGroup), "kind": pulumi.String("AKSNodeClass"), "name": class.Metadata.Name().Elem()}
-	pool, err := newNodePool(ctx, name, args.NodePool, ref, requirement(skuFamilyKey, args.SKUFamilies), parent)
+	pool, err := newNodePool(ctx, name, name, args.NodePool, ref, requirement(skuFamilyKey, args.SKUFamilies), parent)
 	if err != nil {
 		return nil, err
 	}

@@ -52,11 +52,11 @@ func (np NodePoolArgs) validate() error {
 // newNodePool creates the NodePool: the capacity types, the cloud's own
 // instance requirement, architectures, a CPU limit, and consolidation of
 // empty or underused nodes.
-func newNodePool(ctx *pulumi.Context, name string, np NodePoolArgs, nodeClassRef, instances pulumi.Map, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
+func newNodePool(ctx *pulumi.Context, name, poolName string, np NodePoolArgs, nodeClassRef, instances pulumi.Map, opts ...pulumi.ResourceOption) (*apiextensions.CustomResource, error) {
 	return apiextensions.NewCustomResource(ctx, name, &apiextensions.CustomResourceArgs{
 		ApiVersion: pulumi.String(NodePoolAPIVersion),
 		Kind:       pulumi.String("NodePool"),
-		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(name)},
+		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(poolName)},
 		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
 			"template": pulumi.Map{
 				"metadata": pulumi.Map{"labels": pulumi.ToStringMap(np.Labels)},
