@@ -7,6 +7,8 @@
 # have passed with that defect.
 #
 # usage: scripts/mutations.sh [mutation name...]   (default: all)
+# LAYERS="engine" runs only the layers named, to show that a given
+# layer's own check fails on a defect an earlier layer also catches.
 # Writes build/mutations/report.md; each layer's output goes to
 # build/mutations/<name>/<layer>.log.
 set -euo pipefail
@@ -22,7 +24,7 @@ fi
 
 # The layers of make test, cheapest first, each a command run in the
 # scratch copy.
-layers=(program apps conformance engine)
+read -r -a layers <<<"${LAYERS:-program apps conformance engine}"
 run_layer() {
   case "$1" in
     program) go test -count=1 ./... && (cd engine/standin && go test -count=1 ./...) ;;
