@@ -123,13 +123,15 @@ func NewCosmosTable(ctx *pulumi.Context, name string, args *CosmosTableArgs, opt
 	}, &table, parent); err != nil {
 		return nil, err
 	}
+	// The grant holds no data: a new consumer identity replaces it even
+	// while the data is protected.
 	var writer cosmosResource
 	if err := azurenative.Register(ctx, "azure-native:documentdb:TableResourceTableRoleAssignment", name+"-writer", pulumi.Map{
 		"resourceGroupName": args.ResourceGroupName, "accountName": account.Name,
 		"principalId":      args.WriterPrincipalId,
 		"roleDefinitionId": pulumi.Sprintf("%s/tableRoleDefinitions/%s", account.ID(), tableDataContributor),
 		"scope":            pulumi.Sprintf(tableScope, account.ID(), table.Name),
-	}, &writer, parent); err != nil {
+	}, &writer, parent, pulumi.Protect(false)); err != nil {
 		return nil, err
 	}
 
