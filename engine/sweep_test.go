@@ -20,6 +20,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/edw-project/edw/internal/render"
 	"github.com/edw-project/edw/stacks"
 )
 
@@ -122,18 +123,6 @@ var unswept = map[string]string{
 	"edw:imagesConsumer": "a prebuilt image replaces the build (edw:imagesProducer too); the engine layer deploys Azure's prebuilt",
 	"edw:imagesProducer": "as edw:imagesConsumer",
 }
-
-// The queues, tables and accounts of the data components hold the
-// workload's messages and rows: a plan that replaces or deletes one loses
-// them. (Karpenter's interruption queue holds only events.)
-var (
-	dataComponents = []string{"edw:queue:Sqs$", "edw:store:Dynamo$", "edw:queue:Storage$", "edw:store:Table$", "edw:store:CosmosTable$"}
-	dataTypes      = []string{
-		"aws:sqs/queue:Queue", "aws:dynamodb/table:Table",
-		"azure-native:storage:StorageAccount", "azure-native:storage:Queue", "azure-native:storage:Table",
-		"azure-native:documentdb:DatabaseAccount", "azure-native:documentdb:TableResourceTable",
-	}
-)
 
 // sweepResults are what each key's change plans, by key and stack.
 var sweepResults = struct {
@@ -242,8 +231,7 @@ func summarize(announced []step, err error) string {
 		case apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDeleteReplaced:
 			op = "replace"
 		}
-		inData := slices.ContainsFunc(dataComponents, func(c string) bool { return strings.Contains(st.urn, c) })
-		if (op == "replace" || st.op == apitype.OpDelete) && inData && slices.Contains(dataTypes, typ) {
+		if (op == "replace" || st.op == apitype.OpDelete) && render.HoldsData(typ, st.urn) {
 			lost = true
 		}
 		label := shortType(typ) + " " + name

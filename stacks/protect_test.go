@@ -1,25 +1,11 @@
 package stacks_test
 
 import (
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/edw-project/edw/internal/render"
 )
-
-// dataTypes hold the workload's messages and rows, in the data
-// components: deleting or replacing one loses them. (Karpenter's
-// interruption queue holds only events it can miss.)
-var dataTypes = []string{
-	"aws:sqs/queue:Queue", "aws:dynamodb/table:Table",
-	"azure-native:storage:StorageAccount", "azure-native:storage:Queue", "azure-native:storage:Table",
-	"azure-native:documentdb:DatabaseAccount", "azure-native:documentdb:TableResourceTable",
-}
-
-// dataComponents are the components that hold them; what they hold is
-// protected with them.
-var dataComponents = []string{"edw:queue:Sqs", "edw:store:Dynamo", "edw:queue:Storage", "edw:store:Table", "edw:store:CosmosTable"}
 
 // By default every resource that holds data is protected, and DynamoDB
 // refuses to delete the table too; edw:protectData false lifts both.
@@ -40,8 +26,8 @@ func TestDataIsProtected(t *testing.T) {
 		for want, p := range map[bool]*render.Plan{true: plan(t, name), false: off} {
 			held := 0
 			for _, r := range p.Resources {
-				inData := slices.ContainsFunc(dataComponents, func(c string) bool { return strings.Contains(r.URN, c+"$") || r.Type == c })
-				if slices.Contains(dataTypes, r.Type) && inData {
+				inData := render.InDataComponent(r.URN)
+				if render.HoldsData(r.Type, r.URN) {
 					held++
 					if r.Protect != want {
 						t.Errorf("%s (protectData %v): %s protected %v", name, want, r.URN, r.Protect)
