@@ -86,6 +86,7 @@ test-lab:
 	cd engine/standin && $(GO) test -count=1 ./...
 
 test-apps:
+	cd scripts/tools && $(GO) test -count=1 ./sqs-emulator
 	scripts/with-emulators.sh $(GO) test -count=1 ./...
 
 ## bench: consumer throughput and API requests per message, both clouds

@@ -23,10 +23,9 @@ install() {
     echo "emulators: installing azurite and dynalite from npm" >&2
     (cd "$root/scripts/emulators" && npm ci --no-audit --no-fund --loglevel=error >&2)
   fi
-  if [ ! -x "$build/bin/sqs-emulator" ]; then
-    echo "emulators: building the SQS emulator" >&2
-    (cd "$root/scripts/tools" && GOPROXY=$(go env GOPROXY | sed "s/,direct$//") go build -o "$build/bin/sqs-emulator" ./sqs-emulator)
-  fi
+  # Built every time (a no-op when nothing changed), so that a changed
+  # launcher never runs as its old binary.
+  (cd "$root/scripts/tools" && GOPROXY=$(go env GOPROXY | sed "s/,direct$//") go build -o "$build/bin/sqs-emulator" ./sqs-emulator)
 }
 
 # spawn NAME CMD...: starts CMD in the background, logs to $state/NAME.log,

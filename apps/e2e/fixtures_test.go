@@ -168,23 +168,24 @@ func (f *awsFixture) storeEndpoint() string { return os.Getenv("AWS_ENDPOINT_URL
 
 func (f *awsFixture) queue() queue.Queue { return sqs.New(f.sqs, f.queueURL) }
 
-// depth reads ApproximateNumberOfMessages only: the SQS emulator counts
-// leased messages in it too (real SQS reports them apart, in
-// ApproximateNumberOfMessagesNotVisible).
+// depth is the queue's messages, leased ones included, as SQS reports them
+// apart: visible and not visible.
 func (f *awsFixture) depth(t testing.TB) int {
 	t.Helper()
-	out, err := f.sqs.GetQueueAttributes(ctxTimeout(t, 10*time.Second), &awssqs.GetQueueAttributesInput{
-		QueueUrl:       &f.queueURL,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
-	})
+	names := []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}
+	out, err := f.sqs.GetQueueAttributes(ctxTimeout(t, 10*time.Second), &awssqs.GetQueueAttributesInput{QueueUrl: &f.queueURL, AttributeNames: names})
 	if err != nil {
 		t.Fatalf("queue depth: %v", err)
 	}
-	n, err := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
-	if err != nil {
-		t.Fatalf("queue depth: %v", err)
+	total := 0
+	for _, name := range names {
+		n, err := strconv.Atoi(out.Attributes[string(name)])
+		if err != nil {
+			t.Fatalf("queue depth: %s: %v", name, err)
+		}
+		total += n
 	}
-	return n
+	return total
 }
 
 func (f *awsFixture) deadLetters(t testing.TB) []string {

@@ -2,7 +2,7 @@
 //
 // goaws's own command binds every interface; the app tests must not listen
 // beyond loopback, so this launcher mounts the same router on the address
-// given by -addr.
+// given by -addr. It also gives the queue counts SQS's meaning (sqsCounts).
 package main
 
 import (
@@ -30,7 +30,7 @@ func main() {
 	go gosqs.PeriodicTasks(visibilitySweep, make(chan bool))
 
 	slog.Info("sqs emulator listening", "addr", *addr)
-	if err := http.ListenAndServe(*addr, router.New()); err != nil {
+	if err := http.ListenAndServe(*addr, sqsCounts(router.New())); err != nil {
 		slog.Error("sqs emulator stopped", "err", err)
 		os.Exit(1)
 	}
