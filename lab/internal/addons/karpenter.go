@@ -13,14 +13,13 @@ import (
 
 	"github.com/edw-project/edw/lab/internal/apply"
 	"github.com/edw-project/edw/lab/internal/controlplane"
+	"github.com/edw-project/edw/lab/internal/price"
 	"github.com/edw-project/edw/lab/internal/proc"
 )
 
 const (
 	karpenterMetricsPort = 18090
 	karpenterProbePort   = 18091
-	// zone is the one zone of the lab's stand-in instance types.
-	zone = "lab-zone-a"
 )
 
 // Karpenter locates Karpenter's kwok build and CRDs.
@@ -28,9 +27,12 @@ type Karpenter struct {
 	Binary string
 	// CRDs are globs of the NodePool, NodeClaim and KWOKNodeClass CRDs.
 	CRDs []string
-	// Families and Architectures are what the NodePools admit; the lab
-	// offers instance types of each.
-	Families, Architectures []string
+	// Families and Architectures are what the NodePools admit, Zones
+	// where the cloud would launch them; the lab offers instance types of
+	// each family and architecture in every zone.
+	Families, Architectures, Zones []string
+	// Prices are the cloud's, which the offerings carry.
+	Prices price.Table
 }
 
 // StartKarpenter installs the CRDs and starts Karpenter with its kwok cloud
@@ -45,7 +47,11 @@ func StartKarpenter(ctx context.Context, g *proc.Group, cp *controlplane.Control
 			return err
 		}
 	}
-	types, err := json.MarshalIndent(InstanceTypes(k.Families, k.Architectures), "", "  ")
+	offered, err := InstanceTypes(k.Families, k.Architectures, k.Zones, k.Prices)
+	if err != nil {
+		return fmt.Errorf("karpenter instance types: %w", err)
+	}
+	types, err := json.MarshalIndent(offered, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -99,18 +105,13 @@ var memoryPerCPU = map[string]int{"c": 2, "m": 4, "r": 8, "D": 4}
 // consumer's pods should need more than one node when they scale out.
 var sizes = []int{2, 4, 8}
 
-// Per-hour prices in the shape of the clouds' lists; Karpenter picks the
-// cheapest fit, so only their ratios matter.
-const (
-	pricePerCPU  = 0.035
-	pricePerGiB  = 0.0045
-	spotDiscount = 0.35
-	podsPerNode  = 58
-)
+const podsPerNode = 58
 
 // InstanceTypes are the stand-ins for the cloud's instance types: each family
-// in each size and architecture, on-demand and spot, Linux.
-func InstanceTypes(families, archs []string) []instanceType {
+// in each size and architecture, on-demand and spot in every zone, Linux,
+// at the cloud's prices, so that Karpenter picks among them as it would
+// among the cloud's.
+func InstanceTypes(families, archs, zones []string, prices price.Table) ([]instanceType, error) {
 	var out []instanceType
 	for _, f := range families {
 		perCPU, ok := memoryPerCPU[f]
@@ -118,10 +119,14 @@ func InstanceTypes(families, archs []string) []instanceType {
 			perCPU = 4
 		}
 		for _, arch := range archs {
-			out = append(out, family(f, arch, perCPU)...)
+			types, err := family(f, arch, perCPU, zones, prices)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, types...)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // VCPUs is the vCPU count of one of the lab's instance types: what a cloud
@@ -135,31 +140,31 @@ func VCPUs(instanceType string) int {
 	return cpu
 }
 
-func family(f, arch string, perCPU int) []instanceType {
+func family(f, arch string, perCPU int, zones []string, prices price.Table) ([]instanceType, error) {
 	var out []instanceType
 	for _, cpu := range sizes {
-		mem := cpu * perCPU
-		price := float64(cpu)*pricePerCPU + float64(mem)*pricePerGiB
-		out = append(out, instanceType{
+		it := instanceType{
 			Name:             fmt.Sprintf("%s-%dx-%s-linux", f, cpu, arch),
 			Architecture:     arch,
 			OperatingSystems: []string{"linux"},
 			Resources: map[string]string{
-				"cpu": strconv.Itoa(cpu), "memory": fmt.Sprintf("%dGi", mem),
+				"cpu": strconv.Itoa(cpu), "memory": fmt.Sprintf("%dGi", cpu*perCPU),
 				"pods": strconv.Itoa(podsPerNode), "ephemeral-storage": "20Gi",
 			},
-			Offerings: []offering{
-				{Price: price, Available: true, Requirements: capacity("on-demand")},
-				{Price: price * spotDiscount, Available: true, Requirements: capacity("spot")},
-			},
-		})
+		}
+		for _, zone := range zones {
+			for _, capacity := range []string{"on-demand", "spot"} {
+				p, err := prices.Node(it.Name, capacity)
+				if err != nil {
+					return nil, err
+				}
+				it.Offerings = append(it.Offerings, offering{Price: p, Available: true, Requirements: []requirement{
+					{Key: "karpenter.sh/capacity-type", Operator: "In", Values: []string{capacity}},
+					{Key: "topology.kubernetes.io/zone", Operator: "In", Values: []string{zone}},
+				}})
+			}
+		}
+		out = append(out, it)
 	}
-	return out
-}
-
-func capacity(kind string) []requirement {
-	return []requirement{
-		{Key: "karpenter.sh/capacity-type", Operator: "In", Values: []string{kind}},
-		{Key: "topology.kubernetes.io/zone", Operator: "In", Values: []string{zone}},
-	}
+	return out, nil
 }
