@@ -19,6 +19,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
@@ -32,6 +33,7 @@ import (
 	"github.com/edw-project/edw/lab/internal/latency"
 	"github.com/edw-project/edw/lab/internal/meter"
 	"github.com/edw-project/edw/lab/internal/netns"
+	"github.com/edw-project/edw/lab/internal/price"
 	"github.com/edw-project/edw/lab/internal/proc"
 	"github.com/edw-project/edw/lab/internal/prometheus"
 	"github.com/edw-project/edw/lab/internal/scenario"
@@ -127,6 +129,10 @@ type Lab struct {
 	// rules; queries are the dashboard's.
 	prom    *prometheus.Server
 	queries []prometheus.Query
+	// prices are the cloud's; standing is what the stack keeps up
+	// whatever the queue holds, priced.
+	prices   price.Table
+	standing price.Standing
 }
 
 // Start brings the lab up to the moment the stack's objects are applied.
@@ -153,6 +159,20 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 		return l, fmt.Errorf("render of stack %s (run make render): %w", opts.Stack, err)
 	}
 	if err := l.findDeployments(rendered); err != nil {
+		return l, err
+	}
+	resources, err := os.ReadFile(filepath.Join(opts.RenderDir, "resources.json"))
+	if err != nil {
+		return l, fmt.Errorf("render of stack %s (run make render): %w", opts.Stack, err)
+	}
+	zones, err := swap.Zones(opts.Stack, rendered, resources)
+	if err != nil {
+		return l, err
+	}
+	if l.prices, err = price.For(opts.Stack); err != nil {
+		return l, err
+	}
+	if l.standing, err = l.prices.Standing(resources); err != nil {
 		return l, err
 	}
 	if l.queries, err = prometheus.Dashboard(opts.Dashboard); err != nil {
@@ -199,7 +219,7 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 	if l.applier, err = apply.New(l.cp.Admin); err != nil {
 		return l, err
 	}
-	if err := l.applier.Apply(ctx, systemNode()); err != nil {
+	if err := l.applier.Apply(ctx, systemNode(zones[0])); err != nil {
 		return l, err
 	}
 
@@ -214,9 +234,10 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 	}); err != nil {
 		return l, err
 	}
-	log.Info("starting Karpenter", "families", swapped.Families, "architectures", swapped.Architectures)
+	log.Info("starting Karpenter", "families", swapped.Families, "architectures", swapped.Architectures, "zones", zones)
 	if err := addons.StartKarpenter(ctx, l.procs, l.cp, l.applier, addons.Karpenter{
-		Binary: l.bin("karpenter"), CRDs: opts.KarpenterCRDs, Families: swapped.Families, Architectures: swapped.Architectures,
+		Binary: l.bin("karpenter"), CRDs: opts.KarpenterCRDs,
+		Families: swapped.Families, Architectures: swapped.Architectures, Zones: zones, Prices: l.prices,
 	}); err != nil {
 		return l, err
 	}
@@ -340,11 +361,12 @@ func (l *Lab) startEmulators(ctx context.Context) (map[string]string, error) {
 // systemNode stands for the stack's system node group: tainted for critical
 // add-ons, so the consumer's pods need Karpenter's nodes. It is the
 // baseline the workload nodes come back to.
-func systemNode() *unstructured.Unstructured {
+func systemNode(zone string) *unstructured.Unstructured {
 	key, value, _ := strings.Cut(controlplane.KwokNodeAnnotation, "=")
 	return apply.Object("v1", "Node", "", "system-0", map[string]any{
 		"metadata": map[string]any{
-			"labels":      map[string]any{"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "edw.dev/pool": "system"},
+			"labels": map[string]any{"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "edw.dev/pool": "system",
+				corev1.LabelTopologyZone: zone},
 			"annotations": map[string]any{key: value},
 		},
 		"spec": map[string]any{"taints": []any{map[string]any{"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}}},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -24,6 +25,10 @@ import (
 )
 
 var nodeClaims = schema.GroupVersionResource{Group: "karpenter.sh", Version: "v1", Resource: "nodeclaims"}
+
+// karpenterCapacityType is the label Karpenter puts the capacity type
+// (spot or on-demand) of a launched NodeClaim in.
+const karpenterCapacityType = "karpenter.sh/capacity-type"
 
 // Run waits for the baseline, sends the burst, records the lab once a second
 // until the consumers and nodes are back to the baseline, and writes
@@ -76,6 +81,9 @@ func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 
 	summary := scenario.Summarize(rec.samples(), producerDone, base, l.opts.Goal)
 	summary.Stack, summary.Rate = l.opts.Stack, l.opts.Rate
+	summary.Models = scenario.Models{Latency: l.opts.Latency.Seconds(), NodeStartup: l.opts.NodeStartup.Seconds(), PodStartup: l.opts.PodStartup.Seconds()}
+	summary.Money = scenario.Money{Region: l.prices.Region, Source: l.prices.Source, SpotSource: l.prices.SpotSource, Standing: l.standing}
+	summary.Machine = scenario.Machine{Cores: runtime.NumCPU(), PeakConsumerCPU: float64(summary.PeakRunning) * l.consumerCPU()}
 	for _, n := range sent {
 		summary.Messages += n
 	}
@@ -270,7 +278,7 @@ func (l *Lab) write(s scenario.Summary, samples []scenario.Sample) error {
 		return err
 	}
 	defer svg.Close()
-	title := fmt.Sprintf("edw lab, stack %s: %d messages at %g/s", s.Stack, s.Messages, s.Rate)
+	title := fmt.Sprintf("edw lab, stack %s: %d messages at %g/s; Karpenter's nodes US$%.4f at %s prices", s.Stack, s.Messages, s.Rate, s.Cost.NodeDollars, s.Money.Region)
 	if err := scenario.WriteSVG(svg, title, samples, s); err != nil {
 		return err
 	}
@@ -356,6 +364,16 @@ func (l *Lab) sample(ctx context.Context) (scenario.Sample, error) {
 		if c.GetDeletionTimestamp() == nil && initialized(c.Object) {
 			s.Nodes++
 		}
+		// Billed from launch, when the claim gets its instance type, to
+		// termination.
+		labels := c.GetLabels()
+		if it := labels[corev1.LabelInstanceTypeStable]; it != "" {
+			perHour, err := l.prices.Node(it, labels[karpenterCapacityType])
+			if err != nil {
+				return s, fmt.Errorf("nodeclaim %s: %w", c.GetName(), err)
+			}
+			s.NodeDollarsPerHour += perHour
+		}
 	}
 	nodes, err := l.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "karpenter.sh/nodepool"})
 	if err != nil {
@@ -411,4 +429,14 @@ func (r *recorder) last() (scenario.Sample, bool) {
 		return scenario.Sample{}, false
 	}
 	return r.all[len(r.all)-1], true
+}
+
+// consumerCPU is the cores one consumer pod may use: its CPU limit, which
+// the kubelet stand-in holds its process to.
+func (l *Lab) consumerCPU() float64 {
+	var cores float64
+	for _, c := range l.consumer.Spec.Template.Spec.Containers {
+		cores += c.Resources.Limits.Cpu().AsApproximateFloat64()
+	}
+	return cores
 }

@@ -48,8 +48,9 @@ func WriteSVG(w io.Writer, title string, samples []Sample, s Summary) error {
 		width := float64(plotWidth - marginLeft - marginRight)
 		from := marginLeft + s.Drained/end*width
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#f0f0f0"/>`+"\n", from, lower, marginLeft+width-from, panelHeight)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11">after the drain: %.0f node-s (%.0f %%), %.0f pod-s (%.0f %%)</text>`+"\n",
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11">after the drain: %.0f node-s (%.0f %%), US$%.4f (%.0f %%), %.0f pod-s (%.0f %%)</text>`+"\n",
 			from+4, lower+14, s.AfterDrain.NodeSeconds, share(s.AfterDrain.NodeSeconds, s.Cost.NodeSeconds),
+			s.AfterDrain.NodeDollars, share(s.AfterDrain.NodeDollars, s.Cost.NodeDollars),
 			s.AfterDrain.PodSeconds, share(s.AfterDrain.PodSeconds, s.Cost.PodSeconds))
 	}
 	panel(&b, samples, end, xStep, marginTop+panelHeight+panelGap, "count", []series{

@@ -12,11 +12,11 @@ import (
 // out, drains, then pods and nodes go back to zero.
 var burst = []Sample{
 	{Seconds: 0},
-	{Seconds: 10, Depth: 3000, Desired: 1, NodeClaims: 1},
-	{Seconds: 12, Depth: 2900, Desired: 4, Running: 1, NodeClaims: 1, Nodes: 1, NodeCPUs: 2, Processed: 100},
-	{Seconds: 20, Depth: 1000, Desired: 8, Running: 8, NodeClaims: 2, Nodes: 2, NodeCPUs: 4, Processed: 2000},
-	{Seconds: 30, Depth: 0, Desired: 8, Running: 8, NodeClaims: 2, Nodes: 2, NodeCPUs: 4, Processed: 3000},
-	{Seconds: 90, Depth: 0, Desired: 0, Running: 0, NodeClaims: 2, Nodes: 2, NodeCPUs: 4, Processed: 3000},
+	{Seconds: 10, Depth: 3000, Desired: 1, NodeClaims: 1, NodeDollarsPerHour: 0.36},
+	{Seconds: 12, Depth: 2900, Desired: 4, Running: 1, NodeClaims: 1, Nodes: 1, NodeCPUs: 2, NodeDollarsPerHour: 0.36, Processed: 100},
+	{Seconds: 20, Depth: 1000, Desired: 8, Running: 8, NodeClaims: 2, Nodes: 2, NodeCPUs: 4, NodeDollarsPerHour: 0.72, Processed: 2000},
+	{Seconds: 30, Depth: 0, Desired: 8, Running: 8, NodeClaims: 2, Nodes: 2, NodeCPUs: 4, NodeDollarsPerHour: 0.72, Processed: 3000},
+	{Seconds: 90, Depth: 0, Desired: 0, Running: 0, NodeClaims: 2, Nodes: 2, NodeCPUs: 4, NodeDollarsPerHour: 0.72, Processed: 3000},
 	{Seconds: 200, Depth: 0, Desired: 0, Running: 0, NodeClaims: 0, Nodes: 0, Processed: 3000},
 }
 
@@ -44,6 +44,34 @@ func TestSummarizeCountsWhatRan(t *testing.T) {
 	}
 	if s.Cost.VCPUSeconds != 736 || s.Cost.PodSeconds != 8+80+480 || s.AfterDrain.PodSeconds != 480 {
 		t.Errorf("vCPU-seconds %v, pod-seconds %v (%v after)", s.Cost.VCPUSeconds, s.Cost.PodSeconds, s.AfterDrain.PodSeconds)
+	}
+	// US$0.36 an hour for 10 s, then 0.72 for 180 s: 0.037.
+	if d := s.Cost.NodeDollars; d < 0.0369 || d > 0.0371 {
+		t.Errorf("node dollars %v, want 0.037", d)
+	}
+}
+
+// Over a horizon longer than the run, the run rests as it ended: a warm
+// node keeps costing, an empty lab does not.
+func TestCostOverExtendsTheRest(t *testing.T) {
+	s := Summarize(burst, 10, Baseline{}, Goal{})
+	if s.Seconds != 200 || s.CostOver(400) != s.Cost || s.CostOver(100) != s.Cost {
+		t.Errorf("a run that ends with nothing up costs the same over any horizon: %+v, %+v", s.CostOver(400), s.Cost)
+	}
+	warm := slices.Clone(burst)
+	warm[len(warm)-1] = Sample{Seconds: 200, Running: 1, NodeClaims: 1, Nodes: 1, NodeCPUs: 2, NodeDollarsPerHour: 0.36}
+	w := Summarize(warm, 10, Baseline{Pods: 1, NodeClaims: 1}, Goal{})
+	if got := w.CostOver(3800); got.NodeSeconds != w.Cost.NodeSeconds+3600 || got.NodeDollars-w.Cost.NodeDollars < 0.3599 {
+		t.Errorf("an hour more of a warm node: %+v against %+v", got, w.Cost)
+	}
+}
+
+// A warm node of the baseline is not Karpenter's scale-out.
+func TestTheBaselineNodeIsNoScaleOut(t *testing.T) {
+	flat := []Sample{{Seconds: 0, Desired: 1, Running: 1, NodeClaims: 1, Nodes: 1}, {Seconds: 5, Depth: 10, Desired: 2, Running: 2, NodeClaims: 1, Nodes: 1}}
+	s := Summarize(flat, 1, Baseline{Pods: 1, NodeClaims: 1}, Goal{})
+	if s.AddedNodes() != 0 || !strings.Contains(strings.Join(s.Failures(), "\n"), "never added a node beyond the baseline's 1") {
+		t.Errorf("added %d, failures %v", s.AddedNodes(), s.Failures())
 	}
 }
 
@@ -99,7 +127,7 @@ func TestCSVHasAHeaderAndARowPerSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != len(burst)+1 || lines[0] != strings.Join(header, ",") || lines[4] != "20.0,1000,8,8,2,2,4,2000,0.00,0" {
+	if len(lines) != len(burst)+1 || lines[0] != strings.Join(header, ",") || lines[4] != "20.0,1000,8,8,2,2,4,0.7200,2000,0.00,0" {
 		t.Errorf("csv:\n%s", b.String())
 	}
 }
@@ -125,7 +153,7 @@ func TestPlotIsSVGWithEveryCurve(t *testing.T) {
 			t.Errorf("curve has %d points, want %d", n, len(burst))
 		}
 	}
-	for _, want := range []string{"stack &lt;aws&gt;", "queue depth", "desired replicas", "running pods", "nodes (Karpenter)", "after the drain: 340 node-s (92 %), 480 pod-s (85 %)"} {
+	for _, want := range []string{"stack &lt;aws&gt;", "queue depth", "desired replicas", "running pods", "nodes (Karpenter)", "after the drain: 340 node-s (92 %), US$0.0340 (92 %), 480 pod-s (85 %)"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("plot lacks %q", want)
 		}

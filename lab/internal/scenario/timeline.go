@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/edw-project/edw/lab/internal/price"
 )
 
 // Sample is the lab at one moment.
@@ -26,6 +28,9 @@ type Sample struct {
 	// a cloud bills them; Nodes the ones initialized (Ready and booted);
 	// NodeCPUs the vCPUs of every node of a NodeClaim, booting or not.
 	NodeClaims, Nodes, NodeCPUs int
+	// NodeDollarsPerHour is what the NodeClaims launched so far cost an
+	// hour, at the cloud's prices for their instance and capacity types.
+	NodeDollarsPerHour float64
 	// Processed is the consumers' running total of rows written (each
 	// message's delete follows its write).
 	Processed int
@@ -34,7 +39,7 @@ type Sample struct {
 	LabCPU, LabMemoryMiB float64
 }
 
-var header = []string{"seconds", "queue_depth", "desired_replicas", "running_pods", "nodeclaims", "nodes", "node_vcpus", "rows_written", "lab_cpu_cores", "lab_memory_mib"}
+var header = []string{"seconds", "queue_depth", "desired_replicas", "running_pods", "nodeclaims", "nodes", "node_vcpus", "node_usd_per_hour", "rows_written", "lab_cpu_cores", "lab_memory_mib"}
 
 // WriteCSV writes the timeline with a header row.
 func WriteCSV(w io.Writer, samples []Sample) error {
@@ -44,10 +49,11 @@ func WriteCSV(w io.Writer, samples []Sample) error {
 	}
 	for _, s := range samples {
 		row := []string{strconv.FormatFloat(s.Seconds, 'f', 1, 64)}
-		for _, n := range []int{s.Depth, s.Desired, s.Running, s.NodeClaims, s.Nodes, s.NodeCPUs, s.Processed} {
+		for _, n := range []int{s.Depth, s.Desired, s.Running, s.NodeClaims, s.Nodes, s.NodeCPUs} {
 			row = append(row, strconv.Itoa(n))
 		}
-		row = append(row, strconv.FormatFloat(s.LabCPU, 'f', 2, 64), strconv.FormatFloat(s.LabMemoryMiB, 'f', 0, 64))
+		row = append(row, strconv.FormatFloat(s.NodeDollarsPerHour, 'f', 4, 64), strconv.Itoa(s.Processed),
+			strconv.FormatFloat(s.LabCPU, 'f', 2, 64), strconv.FormatFloat(s.LabMemoryMiB, 'f', 0, 64))
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -86,8 +92,22 @@ type Summary struct {
 	// it did.
 	Goal    Goal
 	Reached Reached
-	// Lab is what the run cost this machine.
-	Lab LabUse
+	// Seconds is the run's length, from the first message to the last
+	// sample; Rest is that last sample, the state the lab rests in from
+	// then on, which CostOver extends a shorter run with.
+	Seconds float64
+	Rest    Sample
+	// Baseline is the lab at rest before the burst: nodes in it are not
+	// Karpenter's scale-out.
+	Baseline Baseline
+	// Models are the lab's assumptions for the run.
+	Models Models
+	// Money prices the run at the cloud's prices.
+	Money Money
+	// Lab is what the run cost this machine; Machine is where the machine,
+	// not the stack, bounds the run's figures.
+	Lab     LabUse
+	Machine Machine
 	// Dashboard is what each query of the stack's dashboard returned over
 	// the run, from the lab's Prometheus.
 	Dashboard []DashboardQuery
@@ -119,6 +139,31 @@ type Poison struct {
 	FiredSeconds float64
 }
 
+// Models are what the lab assumes of the cloud: the round trip of every
+// queue and table request, a node's boot and a pod's start-up, in seconds.
+type Models struct {
+	Latency, NodeStartup, PodStartup float64
+}
+
+// Money is what prices a run: the table's region and sources, and what the
+// stack keeps up whatever its queue holds (the control plane, the system
+// nodes, the network), an hour.
+type Money struct {
+	Region, Source, SpotSource string
+	Standing                   price.Standing
+}
+
+// Machine compares the CPU the running consumers may use (their count
+// times a pod's CPU limit) with this machine's cores: above them, the
+// drain's pace is the machine's, not the stack's.
+type Machine struct {
+	Cores           int
+	PeakConsumerCPU float64
+}
+
+// Bound reports whether the machine bounded the run.
+func (m Machine) Bound() bool { return m.PeakConsumerCPU > float64(m.Cores) }
+
 // Goal is the running consumer pods and initialized Karpenter nodes a run
 // must reach; zero is no goal.
 type Goal struct {
@@ -138,17 +183,34 @@ type LabUse struct {
 }
 
 // Usage is what ran, integrated over time: Karpenter's nodes from launch to
-// termination and their vCPUs, and consumer pods.
+// termination, their vCPUs and their price in US dollars, and consumer
+// pods.
 type Usage struct {
-	NodeSeconds, VCPUSeconds, PodSeconds float64
+	NodeSeconds, VCPUSeconds, NodeDollars, PodSeconds float64
 }
 
 // add counts x for dt seconds.
 func (u *Usage) add(x Sample, dt float64) {
 	u.NodeSeconds += float64(x.NodeClaims) * dt
 	u.VCPUSeconds += float64(x.NodeCPUs) * dt
+	u.NodeDollars += x.NodeDollarsPerHour * dt / 3600
 	u.PodSeconds += float64(x.Running) * dt
 }
+
+// CostOver is the run's usage over horizon seconds from the first
+// message: a shorter run rests, as its last sample, for the rest of it.
+// Runs compared over one horizon pay for what each leaves up after its
+// drain, however long each took.
+func (s Summary) CostOver(horizon float64) Usage {
+	u := s.Cost
+	if d := horizon - s.Seconds; d > 0 {
+		u.add(s.Rest, d)
+	}
+	return u
+}
+
+// AddedNodes is the most nodes Karpenter ran beyond the baseline's.
+func (s Summary) AddedNodes() int { return max(0, s.PeakNodes-s.Baseline.NodeClaims) }
 
 // share is the percentage part is of whole.
 func share(part, whole float64) float64 {
@@ -176,7 +238,10 @@ func (b Baseline) AtNodes(x Sample) bool {
 // and duplicated messages come from the table.
 func Summarize(samples []Sample, producerDone float64, base Baseline, goal Goal) Summary {
 	s := Summary{FirstScaleOut: -1, FirstRunning: -1, FirstNode: -1, Drained: -1, MinPods: -1, BaselineNodes: -1,
-		Goal: goal, Reached: Reached{Pods: -1, Nodes: -1}}
+		Goal: goal, Reached: Reached{Pods: -1, Nodes: -1}, Baseline: base}
+	if n := len(samples); n > 0 {
+		s.Seconds, s.Rest = samples[n-1].Seconds, samples[n-1]
+	}
 	first := func(at *float64, t float64, cond bool) {
 		if *at < 0 && cond {
 			*at = t
@@ -233,7 +298,7 @@ func (s Summary) Failures() []string {
 		}
 	}
 	check(s.PeakRunning > 1, "consumers never scaled out past one pod (peak %d)", s.PeakRunning)
-	check(s.PeakNodes > 0, "Karpenter never added a node")
+	check(s.AddedNodes() > 0, "Karpenter never added a node beyond the baseline's %d", s.Baseline.NodeClaims)
 	check(s.Drained >= 0, "the queue never drained")
 	check(s.RiseAfterDrain == 0, "the desired replicas rose by %d after the queue drained", s.RiseAfterDrain)
 	check(s.MinPods >= 0, "the consumers never scaled back to their minimum")
@@ -277,11 +342,14 @@ func (s Summary) Write(w io.Writer) {
 		{"back to baseline nodes", at(s.BaselineNodes)},
 		{"peak desired replicas", strconv.Itoa(s.PeakDesired)},
 		{"peak running pods", strconv.Itoa(s.PeakRunning)},
-		{"peak nodes", strconv.Itoa(s.PeakNodes)},
+		{"peak nodes (beyond the baseline)", fmt.Sprintf("%d (%d)", s.PeakNodes, s.AddedNodes())},
 		{"desired rise after the drain", strconv.Itoa(s.RiseAfterDrain)},
 		{"node-seconds", usage(s.Cost.NodeSeconds, s.AfterDrain.NodeSeconds)},
 		{"vCPU-seconds (nodes)", usage(s.Cost.VCPUSeconds, s.AfterDrain.VCPUSeconds)},
 		{"pod-seconds (consumers)", usage(s.Cost.PodSeconds, s.AfterDrain.PodSeconds)},
+		{"Karpenter nodes, US$", dollars(s.Cost.NodeDollars, s.AfterDrain.NodeDollars)},
+		{"  a million messages, US$", fmt.Sprintf("%.2f", perMillion(s.Cost.NodeDollars, s.Messages))},
+		{"  stays up whatever the queue", standing(s.Money)},
 		{"messages lost", strconv.Itoa(s.Lost)},
 		{"still queued at the end", strconv.Itoa(s.Queued)},
 		{"duplicated rows", strconv.Itoa(s.Duplicated)},
@@ -291,6 +359,7 @@ func (s Summary) Write(w io.Writer) {
 		{"longest consumer shutdown", fmt.Sprintf("%.1f s", s.MaxStopSeconds)},
 		{"lab CPU (this machine)", fmt.Sprintf("%.2f cores mean, %.2f peak", s.Lab.MeanCPU, s.Lab.PeakCPU)},
 		{"lab memory (PSS), peak", fmt.Sprintf("%.0f MiB", s.Lab.PeakMemoryMiB)},
+		{"consumers' CPU limits, peak", machine(s.Machine)},
 	}
 	if s.Goal.Pods > 0 {
 		lines = append(lines, [2]string{fmt.Sprintf("%d consumer pods running", s.Goal.Pods), at(s.Reached.Pods)})
@@ -332,6 +401,38 @@ func after(t float64) string {
 		return "never"
 	}
 	return fmt.Sprintf("%.0f s after sending", t)
+}
+
+// dollars prints a price and the share of it after the drain.
+func dollars(total, after float64) string {
+	return fmt.Sprintf("%.4f (%.4f after the drain, %.0f %%)", total, after, share(after, total))
+}
+
+func perMillion(dollars float64, messages int) float64 {
+	if messages == 0 {
+		return 0
+	}
+	return dollars / float64(messages) * 1e6
+}
+
+func standing(m Money) string {
+	var items []string
+	for _, it := range m.Standing.Items {
+		items = append(items, fmt.Sprintf("%d × %s", it.Count, it.What))
+	}
+	out := fmt.Sprintf("%.3f an hour (%s; %s)", m.Standing.PerHour, strings.Join(items, ", "), m.Region)
+	if len(m.Standing.Unpriced) > 0 {
+		out += "; no price for " + strings.Join(m.Standing.Unpriced, ", ")
+	}
+	return out
+}
+
+func machine(m Machine) string {
+	out := fmt.Sprintf("%.2f cores on a %d-core machine", m.PeakConsumerCPU, m.Cores)
+	if m.Bound() {
+		out += ": the machine, not the stack, bounded the drain"
+	}
+	return out
 }
 
 // usage prints a total and the share of it after the drain.
