@@ -234,6 +234,7 @@ func AWS(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		"interruptionQueueName":  pool.InterruptionQueueName,
 		"nodePoolName":           pool.NodePoolName,
 		"scaledObjectName":       scaler.ScaledObjectName,
+		"scaling":                cfg.scalingOutput(),
 		"consumerDeployment":     wl.ConsumerDeployment,
 		"producerDeployment":     wl.ProducerDeployment,
 	}, nil

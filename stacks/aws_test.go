@@ -148,7 +148,7 @@ func TestAWSScaledObjectWatchesTheQueue(t *testing.T) {
 	if got, want := at(trigger, "metadata", "queueURL"), p.Outputs["queueUrl"]; got != want || got == nil {
 		t.Fatalf("trigger queueURL %v, want the queue's URL %v", got, want)
 	}
-	for k, want := range map[string]any{"queueLength": "5", "activationQueueLength": "0", "awsRegion": "us-east-1"} {
+	for k, want := range map[string]any{"queueLength": "125000", "activationQueueLength": "0", "awsRegion": "us-east-1"} {
 		if got := at(trigger, "metadata", k); got != want {
 			t.Errorf("trigger %s = %v, want %v", k, got, want)
 		}

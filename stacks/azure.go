@@ -232,6 +232,7 @@ func Azure(ctx *pulumi.Context, cfg *Config) (Outputs, error) {
 		"kedaFederatedCredentialName":     kedaID.FederatedCredentialName,
 		"nodePoolName":                    pool.NodePoolName,
 		"scaledObjectName":                scaler.ScaledObjectName,
+		"scaling":                         cfg.scalingOutput(),
 		"consumerDeployment":              wl.ConsumerDeployment,
 		"producerDeployment":              wl.ProducerDeployment,
 	}, nil

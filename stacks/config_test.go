@@ -99,7 +99,7 @@ func TestInvalidConfigNamesTheKeyAndTheFix(t *testing.T) {
 }
 
 func TestAllErrorsAtOnce(t *testing.T) {
-	_, err := Load("dev", get(map[string]string{"edw:cloud": "aws", "edw:kedaQueueLength": "0", "edw:consumerWorkers": "0"}))
+	_, err := Load("dev", get(map[string]string{"edw:cloud": "aws", "edw:kedaQueueLength": "-1", "edw:consumerWorkers": "0"}))
 	if err == nil || !strings.Contains(err.Error(), "edw:kedaQueueLength") || !strings.Contains(err.Error(), "edw:consumerWorkers") {
 		t.Fatalf("error %v: want both keys reported", err)
 	}

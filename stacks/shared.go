@@ -141,7 +141,7 @@ type scaling struct {
 // the configured bounds.
 func (c *Config) newScaler(ctx *pulumi.Context, namespace, deployment pulumi.StringInput, s scaling, k8s pulumi.ResourceOption) (*keda.Scaler, error) {
 	maps.Copy(s.queue.Metadata, pulumi.StringMap{
-		"queueLength":           pulumi.String(fmt.Sprint(c.Keda.QueueLength)),
+		"queueLength":           pulumi.String(fmt.Sprint(c.queueLength())),
 		"activationQueueLength": pulumi.String(fmt.Sprint(c.Keda.ActivationQueueLength)),
 	})
 	return keda.NewScaler(ctx, workload.Consumer, &keda.ScalerArgs{

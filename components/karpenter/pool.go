@@ -76,9 +76,29 @@ func newNodePool(ctx *pulumi.Context, name, poolName string, np NodePoolArgs, no
 			"disruption": pulumi.Map{
 				"consolidationPolicy": pulumi.String("WhenEmptyOrUnderutilized"),
 				"consolidateAfter":    pulumi.String(np.ConsolidateAfter),
+				"budgets":             budgets(),
 			},
 		}},
 	}, opts...)
+}
+
+// defaultBudget is Karpenter's own pace when a NodePool sets no budget:
+// a tenth of its nodes disrupted at a time.
+const defaultBudget = "10%"
+
+// budgets let every empty node go at once, and others at Karpenter's
+// default pace. An empty node runs nothing, so removing it disrupts
+// nothing, while each one kept is billed: under the default budget the
+// empty nodes a burst leaves go a few at a time, minutes after the drain.
+// Drift and underuse replace nodes that run pods (whose consumers carry
+// do-not-disrupt), and keep the default. Where budgets name reasons,
+// Karpenter applies the most restrictive active budget of each reason
+// (karpenter.sh/v1 NodePool, spec.disruption.budgets).
+func budgets() pulumi.Array {
+	return pulumi.Array{
+		pulumi.Map{"nodes": pulumi.String("100%"), "reasons": pulumi.ToStringArray([]string{"Empty"})},
+		pulumi.Map{"nodes": pulumi.String(defaultBudget), "reasons": pulumi.ToStringArray([]string{"Drifted", "Underutilized"})},
+	}
 }
 
 func requirement(key string, values []string) pulumi.Map {
