@@ -111,21 +111,33 @@ func (b *awsBackend) count(ctx context.Context, url string, names ...sqstypes.Qu
 	return total, nil
 }
 
-func (b *awsBackend) Rows(ctx context.Context) (map[string]int, error) {
-	rows := map[string]int{}
-	p := dynamodb.NewScanPaginator(b.ddb, &dynamodb.ScanInput{TableName: &b.table, ProjectionExpression: aws.String("id")})
+func (b *awsBackend) Rows(ctx context.Context) (Rows, error) {
+	rows := newRows()
+	// The consumer's attribute names (apps/internal/store/dynamodb).
+	p := dynamodb.NewScanPaginator(b.ddb, &dynamodb.ScanInput{
+		TableName:                &b.table,
+		ProjectionExpression:     aws.String("#id, #src, #dest"),
+		ExpressionAttributeNames: map[string]string{"#id": "id", "#src": "srcStamp", "#dest": "destStamp"},
+	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("scan %q: %w", b.table, err)
+			return Rows{}, fmt.Errorf("scan %q: %w", b.table, err)
 		}
 		for _, item := range page.Items {
-			if id, ok := item["id"].(*ddbtypes.AttributeValueMemberS); ok {
-				rows[id.Value]++
+			if err := rows.add(str(item["id"]), str(item["srcStamp"]), str(item["destStamp"])); err != nil {
+				return Rows{}, err
 			}
 		}
 	}
 	return rows, nil
+}
+
+func str(v ddbtypes.AttributeValue) string {
+	if s, ok := v.(*ddbtypes.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
 }
 
 func (b *awsBackend) Env() []string {

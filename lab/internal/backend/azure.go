@@ -64,21 +64,24 @@ func count(ctx context.Context, q *azqueue.QueueClient) (int, error) {
 	return int(*out.ApproximateMessagesCount), nil
 }
 
-func (b *azureBackend) Rows(ctx context.Context) (map[string]int, error) {
-	rows := map[string]int{}
-	sel := "RowKey"
+func (b *azureBackend) Rows(ctx context.Context) (Rows, error) {
+	rows := newRows()
+	// The consumer's property names (apps/internal/store/table).
+	sel := "RowKey,srcStamp,destStamp"
 	p := b.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Select: &sel})
 	for p.More() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list entities: %w", err)
+			return Rows{}, fmt.Errorf("list entities: %w", err)
 		}
 		for _, raw := range page.Entities {
-			var e struct{ RowKey string }
+			var e struct{ RowKey, SrcStamp, DestStamp string }
 			if err := json.Unmarshal(raw, &e); err != nil {
-				return nil, fmt.Errorf("entity %s: %w", raw, err)
+				return Rows{}, fmt.Errorf("entity %s: %w", raw, err)
 			}
-			rows[e.RowKey]++
+			if err := rows.add(e.RowKey, e.SrcStamp, e.DestStamp); err != nil {
+				return Rows{}, err
+			}
 		}
 	}
 	return rows, nil

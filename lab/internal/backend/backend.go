@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Backend is one cloud's queue and table on the emulators.
@@ -22,8 +23,8 @@ type Backend interface {
 	Depth(ctx context.Context) (int, error)
 	// SetAside is the number of messages in the dead-letter or poison queue.
 	SetAside(ctx context.Context) (int, error)
-	// Rows returns how many rows the table holds per message id.
-	Rows(ctx context.Context) (map[string]int, error)
+	// Rows reads the whole table.
+	Rows(ctx context.Context) (Rows, error)
 	// Env is what a process needs, beyond the Deployment's own environment,
 	// to use the emulators instead of the cloud: endpoints, credentials,
 	// and the queue and table the lab prepared (a deploy through the engine
@@ -34,6 +35,31 @@ type Backend interface {
 	// Send puts bodies on the work queue as they are, bypassing the
 	// producer: the lab's poison messages, which no producer would send.
 	Send(ctx context.Context, bodies []string) error
+}
+
+// Rows is what the table holds: the rows of each message id, and each
+// id's latency, from the producer's stamp to the consumer's (of the row
+// read last, where there are more).
+type Rows struct {
+	Count   map[string]int
+	Latency map[string]time.Duration
+}
+
+func newRows() Rows { return Rows{Count: map[string]int{}, Latency: map[string]time.Duration{}} }
+
+// add counts a row of id with the stamps as the consumer wrote them.
+func (r Rows) add(id, srcStamp, destStamp string) error {
+	r.Count[id]++
+	src, err := time.Parse(time.RFC3339Nano, srcStamp)
+	if err != nil {
+		return fmt.Errorf("row %s: srcStamp %q: %w", id, srcStamp, err)
+	}
+	dest, err := time.Parse(time.RFC3339Nano, destStamp)
+	if err != nil {
+		return fmt.Errorf("row %s: destStamp %q: %w", id, destStamp, err)
+	}
+	r.Latency[id] = dest.Sub(src)
+	return nil
 }
 
 // New returns the backend for cloud, named after the consumer's environment

@@ -119,7 +119,7 @@ func (l *Lab) Teardown(ctx context.Context) (scenario.Teardown, error) {
 		return t, err
 	}
 	burst := map[string]int{}
-	for id, n := range rows {
+	for id, n := range rows.Count {
 		if strings.HasPrefix(id, teardownPrefix+"-") {
 			burst[id] = n
 		}

@@ -7,6 +7,7 @@ package lab
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -133,6 +134,9 @@ type Lab struct {
 	// whatever the queue holds, priced.
 	prices   price.Table
 	standing price.Standing
+	// objective is the stack's drain objective in seconds, 0 when the
+	// stack sets its scaler's target itself.
+	objective float64
 }
 
 // Start brings the lab up to the moment the stack's objects are applied.
@@ -173,6 +177,9 @@ func Start(ctx context.Context, opts Options, log *slog.Logger) (*Lab, error) {
 		return l, err
 	}
 	if l.standing, err = l.prices.Standing(resources); err != nil {
+		return l, err
+	}
+	if l.objective, err = drainObjective(resources); err != nil {
 		return l, err
 	}
 	if l.queries, err = prometheus.Dashboard(opts.Dashboard); err != nil {
@@ -375,6 +382,30 @@ func systemNode(zone string) *unstructured.Unstructured {
 			"allocatable": map[string]any{"cpu": "4", "memory": "16Gi", "pods": "110"},
 		},
 	})
+}
+
+// drainObjective reads the stack's drain objective from its scaling
+// output in the render: what the derived target promises.
+func drainObjective(resources []byte) (float64, error) {
+	var render struct {
+		Outputs struct {
+			Scaling *struct {
+				Derived               bool
+				DrainObjectiveSeconds float64
+			}
+		}
+	}
+	if err := json.Unmarshal(resources, &render); err != nil {
+		return 0, fmt.Errorf("render's resources: %w", err)
+	}
+	s := render.Outputs.Scaling
+	if s == nil {
+		return 0, fmt.Errorf("the render has no scaling output: run make render")
+	}
+	if !s.Derived {
+		return 0, nil
+	}
+	return s.DrainObjectiveSeconds, nil
 }
 
 // applyOrder puts what others refer to first, as pulumi's dependency order

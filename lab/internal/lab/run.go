@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/edw-project/edw/lab/internal/addons"
+	"github.com/edw-project/edw/lab/internal/backend"
 	"github.com/edw-project/edw/lab/internal/prometheus"
 	"github.com/edw-project/edw/lab/internal/scenario"
 	"github.com/edw-project/edw/lab/internal/swap"
@@ -80,7 +82,7 @@ func (l *Lab) Run(ctx context.Context) (scenario.Summary, error) {
 	<-sampled
 
 	summary := scenario.Summarize(rec.samples(), producerDone, base, l.opts.Goal)
-	summary.Stack, summary.Rate = l.opts.Stack, l.opts.Rate
+	summary.Stack, summary.Rate, summary.Objective = l.opts.Stack, l.opts.Rate, l.objective
 	summary.Models = scenario.Models{Latency: l.opts.Latency.Seconds(), NodeStartup: l.opts.NodeStartup.Seconds(), PodStartup: l.opts.PodStartup.Seconds()}
 	summary.Money = scenario.Money{Region: l.prices.Region, Source: l.prices.Source, SpotSource: l.prices.SpotSource, Standing: l.standing}
 	summary.Machine = scenario.Machine{Cores: runtime.NumCPU(), PeakConsumerCPU: float64(summary.PeakRunning) * l.consumerCPU()}
@@ -239,7 +241,14 @@ func (l *Lab) count(ctx context.Context, s *scenario.Summary, sent map[string]in
 		return err
 	}
 	s.Queued, s.SetAside = queued, setAside
-	s.Lost, s.Duplicated = scenario.Count(rows, sent, l.unsent(queued, setAside))
+	s.Lost, s.Duplicated = scenario.Count(rows.Count, sent, l.unsent(queued, setAside))
+	var latencies []time.Duration
+	for id, d := range rows.Latency {
+		if strings.HasPrefix(id, idPrefix+"-") {
+			latencies = append(latencies, d)
+		}
+	}
+	s.Latency = scenario.Percentiles(latencies)
 	return nil
 }
 
@@ -251,15 +260,15 @@ func (l *Lab) unsent(queued, setAside int) int {
 
 // outcome reads where the messages are: the table's rows per id, the
 // messages still queued and those set aside.
-func (l *Lab) outcome(ctx context.Context) (rows map[string]int, queued, setAside int, err error) {
+func (l *Lab) outcome(ctx context.Context) (rows backend.Rows, queued, setAside int, err error) {
 	if rows, err = l.backend.Rows(ctx); err != nil {
-		return nil, 0, 0, err
+		return rows, 0, 0, err
 	}
 	if setAside, err = l.backend.SetAside(ctx); err != nil {
-		return nil, 0, 0, err
+		return rows, 0, 0, err
 	}
 	if queued, err = l.backend.Depth(ctx); err != nil {
-		return nil, 0, 0, err
+		return rows, 0, 0, err
 	}
 	return rows, queued, setAside, nil
 }

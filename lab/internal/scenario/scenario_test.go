@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // burst is a healthy run: the queue fills while KEDA and Karpenter scale
@@ -267,5 +268,24 @@ func TestDashboardQueriesWithoutDataFail(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestLatencyPercentilesAndTheObjective(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 200; i++ {
+		d = append(d, time.Duration(i)*time.Second)
+	}
+	if got := Percentiles(d); got != (Latency{P50: 100, P99: 198, Max: 200}) {
+		t.Errorf("percentiles %+v, want 100, 198, 200", got)
+	}
+	s := Summarize(burst, 10, Baseline{}, Goal{})
+	s.Latency, s.Objective = Percentiles(d), 300
+	if f := s.Failures(); len(f) != 0 {
+		t.Errorf("p99 198 s within 300 s fails: %v", f)
+	}
+	s.Objective = 120
+	if f := strings.Join(s.Failures(), "\n"); !strings.Contains(f, "p99 latency 198 s above the drain objective, 120 s") {
+		t.Errorf("failures %q, want the objective missed", f)
 	}
 }

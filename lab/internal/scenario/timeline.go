@@ -6,8 +6,11 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/edw-project/edw/lab/internal/price"
 )
@@ -79,6 +82,11 @@ type Summary struct {
 	// Cost is what the run kept running; AfterDrain the part of it once
 	// the queue was empty.
 	Cost, AfterDrain Usage
+	// Latency is the burst's messages' time from the producer's stamp to
+	// the consumer's row; Objective the stack's drain objective, in
+	// seconds (0: the stack sets its target itself).
+	Latency   Latency
+	Objective float64
 	// Lost are sent messages with no row and not in any queue; Duplicated
 	// are rows beyond one per message, or rows of messages never sent;
 	// SetAside are messages in the dead-letter or poison queue; Queued are
@@ -137,6 +145,24 @@ type DashboardQuery struct {
 type Poison struct {
 	Sent         int
 	FiredSeconds float64
+}
+
+// Latency is a run's enqueue-to-row latencies, in seconds.
+type Latency struct {
+	P50, P99, Max float64
+}
+
+// Percentiles summarizes latencies (nearest rank).
+func Percentiles(latencies []time.Duration) Latency {
+	if len(latencies) == 0 {
+		return Latency{}
+	}
+	s := slices.Sorted(slices.Values(latencies))
+	rank := func(p float64) float64 {
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		return s[max(0, i)].Seconds()
+	}
+	return Latency{P50: rank(0.50), P99: rank(0.99), Max: s[len(s)-1].Seconds()}
 }
 
 // Models are what the lab assumes of the cloud: the round trip of every
@@ -318,6 +344,7 @@ func (s Summary) Failures() []string {
 		check(q.Samples > 0, "dashboard panel %q query %s returned no data: %s", q.Panel, q.RefID, q.Expr)
 	}
 	check(s.Queued == 0, "%d messages still queued", s.Queued)
+	check(s.Objective == 0 || s.Latency.P99 <= s.Objective, "p99 latency %.0f s above the drain objective, %.0f s", s.Latency.P99, s.Objective)
 	check(s.Crashed == 0, "%d consumer processes crashed", s.Crashed)
 	check(s.Goal.Pods == 0 || s.Reached.Pods >= 0, "never %d consumer pods running (peak %d)", s.Goal.Pods, s.PeakRunning)
 	check(s.Goal.Nodes == 0 || s.Reached.Nodes >= 0, "never %d Karpenter nodes (peak %d)", s.Goal.Nodes, s.PeakNodes)
@@ -350,6 +377,7 @@ func (s Summary) Write(w io.Writer) {
 		{"Karpenter nodes, US$", dollars(s.Cost.NodeDollars, s.AfterDrain.NodeDollars)},
 		{"  a million messages, US$", fmt.Sprintf("%.2f", perMillion(s.Cost.NodeDollars, s.Messages))},
 		{"  stays up whatever the queue", standing(s.Money)},
+		{"latency p50 / p99 / max", fmt.Sprintf("%.1f / %.1f / %.1f s%s", s.Latency.P50, s.Latency.P99, s.Latency.Max, objective(s.Objective))},
 		{"messages lost", strconv.Itoa(s.Lost)},
 		{"still queued at the end", strconv.Itoa(s.Queued)},
 		{"duplicated rows", strconv.Itoa(s.Duplicated)},
@@ -401,6 +429,13 @@ func after(t float64) string {
 		return "never"
 	}
 	return fmt.Sprintf("%.0f s after sending", t)
+}
+
+func objective(seconds float64) string {
+	if seconds == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (objective %.0f s)", seconds)
 }
 
 // dollars prints a price and the share of it after the drain.
