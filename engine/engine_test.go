@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,12 +171,19 @@ func lifecycle(t *testing.T, k *workspace.Kube, c stackCase) {
 		t.Errorf("up did not create what the preview announced:\n  announced, not created: %v\n  created, not announced: %v", missing, unannounced)
 	}
 	t.Logf("up: %d created in %v", len(urns(done, apitype.OpCreate)), time.Since(start).Round(time.Second))
-	checkDeployed(t, k, "5")
 	checkSecrets(t, c)
 	outs, err := s.Outputs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The deployed target is the one the scaling output shows, derived
+	// from the drain objective.
+	scaling, _ := outs["scaling"].Value.(map[string]any)
+	if scaling["derived"] != true {
+		t.Errorf("output scaling %v: want a derived target", scaling)
+	}
+	target, _ := scaling["queueLength"].(float64)
+	checkDeployed(t, k, strconv.FormatFloat(target, 'f', -1, 64))
 	for name, want := range c.monitoring {
 		if got := fmt.Sprint(outs[name].Value); !want.MatchString(got) {
 			t.Errorf("output %s = %q, want %v", name, got, want)
@@ -707,8 +715,8 @@ func TestStackInitKeepsStackFiles(t *testing.T) {
 		if err := json.Unmarshal([]byte(values), &cfg); err != nil {
 			t.Fatal(err)
 		}
-		if cfg["edw:cloud"].Value != name || cfg["edw:kedaQueueLength"].Value != "5" {
-			t.Errorf("%s: edw:cloud %q, edw:kedaQueueLength %q: want %s and 5", name, cfg["edw:cloud"].Value, cfg["edw:kedaQueueLength"].Value, name)
+		if want := map[string]string{"aws": "50", "azure": "15"}[name]; cfg["edw:cloud"].Value != name || cfg["edw:kedaMaxReplicas"].Value != want {
+			t.Errorf("%s: edw:cloud %q, edw:kedaMaxReplicas %q: want %s and %s", name, cfg["edw:cloud"].Value, cfg["edw:kedaMaxReplicas"].Value, name, want)
 		}
 	}
 }
