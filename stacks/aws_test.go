@@ -148,7 +148,7 @@ func TestAWSScaledObjectWatchesTheQueue(t *testing.T) {
 	if got, want := at(trigger, "metadata", "queueURL"), p.Outputs["queueUrl"]; got != want || got == nil {
 		t.Fatalf("trigger queueURL %v, want the queue's URL %v", got, want)
 	}
-	for k, want := range map[string]any{"queueLength": "125000", "activationQueueLength": "0", "awsRegion": "us-east-1"} {
+	for k, want := range map[string]any{"queueLength": "75000", "activationQueueLength": "0", "awsRegion": "us-east-1"} {
 		if got := at(trigger, "metadata", k); got != want {
 			t.Errorf("trigger %s = %v, want %v", k, got, want)
 		}
@@ -699,14 +699,22 @@ func TestAWSCluster(t *testing.T) {
 	}
 }
 
-// The HPA follows the queue down: a short scale-down window instead of
-// Kubernetes' 300 s, which keeps replicas rising after the backlog is gone.
+// The HPA keeps the consumers while the backlog they were started for
+// remains: with the derived target, its scale-down window is the drain
+// objective; with a fixed target, the configured 30 s.
 func TestScaledObjectBehaviorFollowsTheQueue(t *testing.T) {
-	for _, p := range both(t) {
+	fixed, err := renderStack(t, "aws", map[string]string{"edw:kedaQueueLength": "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plans := both(t)
+	plans["aws with a fixed target"] = fixed
+	for name, p := range plans {
 		so := one(t, p, "kubernetes:keda.sh/v1alpha1:ScaledObject", "consumer").Inputs
 		behavior := at(so, "spec", "advanced", "horizontalPodAutoscalerConfig", "behavior")
-		if at(behavior, "scaleDown", "stabilizationWindowSeconds") != float64(30) || at(behavior, "scaleDown", "policies", 0, "value") != float64(100) {
-			t.Errorf("scale-down %v", at(behavior, "scaleDown"))
+		window := map[bool]float64{true: 30, false: 300}[p == fixed]
+		if at(behavior, "scaleDown", "stabilizationWindowSeconds") != window || at(behavior, "scaleDown", "policies", 0, "value") != float64(100) {
+			t.Errorf("%s: scale-down %v, want a %v s window", name, at(behavior, "scaleDown"), window)
 		}
 		if at(behavior, "scaleUp", "selectPolicy") != "Max" || at(behavior, "scaleUp", "policies", 1, "value") != float64(4) {
 			t.Errorf("scale-up %v", at(behavior, "scaleUp"))

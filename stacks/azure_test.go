@@ -166,7 +166,7 @@ func TestAzureScaledObjectWatchesTheQueue(t *testing.T) {
 	}
 	for k, want := range map[string]any{
 		"queueName": p.Outputs["queueName"], "accountName": p.Outputs["storageAccountName"], "cloud": "AzurePublicCloud",
-		"queueLength": "35250", "activationQueueLength": "0",
+		"queueLength": "24545", "activationQueueLength": "0",
 	} {
 		if got := at(trigger, "metadata", k); got != want || got == nil {
 			t.Errorf("trigger %s = %v, want %v", k, got, want)

@@ -77,12 +77,12 @@ type Config struct {
 	Keda struct {
 		MinReplicas            int `key:"kedaMinReplicas" default:"0" help:"Fewest consumer pods (0 scales to zero when the queue is empty)."`
 		MaxReplicas            int `key:"kedaMaxReplicas" default:"100" help:"Most consumer pods."`
-		DrainObjectiveSeconds  int `key:"drainObjectiveSeconds" default:"300" help:"How long a backlog may take to drain, from its first message to its last row, a scale from zero included: KEDA's target follows from it and edw:consumerMessagesPerSecond (the stack output scaling shows it). It holds for backlogs up to edw:kedaMaxReplicas targets."`
+		DrainObjectiveSeconds  int `key:"drainObjectiveSeconds" default:"300" help:"The longest a message may wait, from the producer to its row, when a burst of up to edw:kedaMaxReplicas targets finds no consumer running; under steady traffic messages wait about as long. KEDA's target and the HPA's scale-down window follow from it and edw:consumerMessagesPerSecond (the stack output scaling shows them). Below edw:alertBacklogAgeSeconds."`
 		QueueLength            int `key:"kedaQueueLength" default:"0" help:"Target messages per consumer pod; 0 derives it from edw:drainObjectiveSeconds. Set it to scale on a fixed target instead."`
 		ActivationQueueLength  int `key:"kedaActivationQueueLength" default:"0" help:"Messages needed to scale from zero; with kedaMinReplicas 0, a smaller backlog waits with no consumer (the program warns)."`
 		PollingInterval        int `key:"kedaPollingIntervalSeconds" default:"10" help:"Seconds between KEDA's queue-length checks."`
 		CooldownPeriod         int `key:"kedaCooldownPeriodSeconds" default:"60" help:"Seconds after the last activity before scaling to zero."`
-		ScaleDownWindowSeconds int `key:"kedaScaleDownWindowSeconds" default:"30" help:"Seconds a lower replica recommendation must last before the consumers scale in (the HPA's scale-down stabilization; Kubernetes' default 300 keeps replicas rising after the queue drains)."`
+		ScaleDownWindowSeconds int `key:"kedaScaleDownWindowSeconds" default:"30" help:"Seconds a lower replica recommendation must last before the consumers scale in (the HPA's scale-down stabilization); with a derived target, at least edw:drainObjectiveSeconds, so that no consumer goes while the backlog it was started for remains."`
 		ScaleDownPercent       int `key:"kedaScaleDownPercent" default:"100" help:"Most consumers, in percent, removed every 15 s."`
 		ScaleUpPercent         int `key:"kedaScaleUpPercent" default:"100" help:"Consumers added every 15 s, in percent (the larger of this and kedaScaleUpPods applies)."`
 		ScaleUpPods            int `key:"kedaScaleUpPods" default:"4" help:"Consumers added every 15 s (the larger of this and kedaScaleUpPercent applies)."`
@@ -113,7 +113,7 @@ type Config struct {
 
 	Consumer struct {
 		Workers                int    `key:"consumerWorkers" default:"4" help:"Concurrent receive loops per consumer pod."`
-		MessagesPerSecond      int    `key:"consumerMessagesPerSecond" default:"0" help:"A consumer pod's sustained messages a second, which KEDA's target is derived from; 0 takes the cloud's figure (AWS 500, Azure 150: half of what the lab measured at a 10 ms round trip). Set your own from the consumers' edw_consumer_messages_processed_total over a busy pod's lifetime."`
+		MessagesPerSecond      int    `key:"consumerMessagesPerSecond" default:"0" help:"A consumer pod's sustained messages a second, which KEDA's target is derived from; 0 takes the cloud's figure (AWS 500, Azure 150; see docs/configuration.md). The objective moves one for one with it: measure yours from edw_consumer_messages_processed_total of a busy pod."`
 		CPU                    string `key:"consumerCpu" default:"250m" help:"CPU request (and limit) of a consumer pod."`
 		Memory                 string `key:"consumerMemory" default:"256Mi" help:"Memory request (and limit) of a consumer pod."`
 		EphemeralStorage       string `key:"consumerEphemeralStorage" default:"128Mi" help:"Ephemeral storage request (and limit) of a consumer pod: its logs; the root filesystem is read-only."`

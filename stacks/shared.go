@@ -150,7 +150,7 @@ func (c *Config) newScaler(ctx *pulumi.Context, namespace, deployment pulumi.Str
 		MinReplicas: c.Keda.MinReplicas, MaxReplicas: c.Keda.MaxReplicas,
 		PollingInterval: c.Keda.PollingInterval, CooldownPeriod: c.Keda.CooldownPeriod,
 		Behavior: keda.Behavior{
-			ScaleDownWindowSeconds: c.Keda.ScaleDownWindowSeconds, ScaleDownPercent: c.Keda.ScaleDownPercent,
+			ScaleDownWindowSeconds: c.scaleDownWindow(), ScaleDownPercent: c.Keda.ScaleDownPercent,
 			ScaleUpPercent: c.Keda.ScaleUpPercent, ScaleUpPods: c.Keda.ScaleUpPods, PeriodSeconds: hpaPeriodSeconds,
 		},
 		Triggers:    append([]keda.Trigger{s.queue}, s.more...),

@@ -57,15 +57,12 @@ type ScalerArgs struct {
 	DependsOn []pulumi.Resource
 }
 
-// Behavior shapes the HPA KEDA makes. Kubernetes' default scale-down keeps
-// the highest recommendation of the last 300 s: once a backlog is gone, a
-// scale-out still under way (bounded to doubling every 15 s) keeps
-// climbing towards that old recommendation, and the replicas stay up five
-// minutes, for an empty queue.
+// Behavior shapes the HPA KEDA makes: how fast it may add consumers, and
+// how long a lower recommendation must last before it removes them.
 type Behavior struct {
 	// ScaleDownWindowSeconds is how long a lower recommendation must last
-	// before the replicas follow it: long enough to ride out one poll's dip
-	// while a backlog lasts, short enough that nothing rises after it.
+	// before the replicas follow it: the HPA keeps the highest of the
+	// window (horizontal.go, stabilizeRecommendationWithBehaviors).
 	ScaleDownWindowSeconds int
 	// ScaleDownPercent is the most replicas removed per period.
 	ScaleDownPercent int

@@ -8,8 +8,8 @@
 // resting as it ended for the rest of it, so that what a setting leaves
 // up after its drain counts however long its run was. The first setting is
 // the reference; the last is held to the goal: its costliest run costs
-// at least goalSavings less than the reference's cheapest, every run's p99
-// latency is within the stack's drain objective, and at most
+// at least goalSavings less than the reference's cheapest, no message of
+// any run waited longer than the stack's drain objective, and at most
 // goalAfterDrain of its node-seconds (median) come after the drain.
 package main
 
@@ -145,6 +145,7 @@ func table(w io.Writer, settings []setting) bool {
 		{"queue drained, s", spread(func(r scenario.Summary) float64 { return r.Drained }, "%.0f")},
 		{"latency p50, s", spread(func(r scenario.Summary) float64 { return r.Latency.P50 }, "%.0f")},
 		{"latency p99, s", spread(func(r scenario.Summary) float64 { return r.Latency.P99 }, "%.0f")},
+		{"longest wait, s", spread(func(r scenario.Summary) float64 { return r.Latency.Max }, "%.0f")},
 		{"peak pods", spread(func(r scenario.Summary) float64 { return float64(r.PeakRunning) }, "%.0f")},
 		{"peak nodes beyond the baseline", spread(func(r scenario.Summary) float64 { return float64(r.AddedNodes()) }, "%.0f")},
 		{"node-seconds", spread(func(r scenario.Summary) float64 { return r.CostOver(horizon).NodeSeconds }, "%.0f")},
@@ -177,13 +178,13 @@ func table(w io.Writer, settings []setting) bool {
 	worst := slices.Max(values(last.runs, cost))
 	best := slices.Min(values(ref.runs, cost))
 	saved := 1 - worst/best
-	p99 := slices.Max(values(last.runs, func(r scenario.Summary) float64 { return r.Latency.P99 }))
+	longest := slices.Max(values(last.runs, func(r scenario.Summary) float64 { return r.Latency.Max }))
 	after := median(values(last.runs, afterDrain))
 	objective := last.runs[0].Objective
-	withinObjective := objective == 0 || p99 <= objective
+	withinObjective := objective == 0 || longest <= objective
 	met := saved >= goalSavings && withinObjective && after <= goalAfterDrain
-	fmt.Fprintf(w, "\n%s against %s: its costliest run cost %.0f %% less than the cheapest of %s (goal %.0f %%); its highest p99 latency %.0f s against the objective %s; %.0f %% of its node-seconds after the drain (median; goal at most %.0f %%); goal met: %v\n",
-		last.label, ref.label, 100*saved, ref.label, 100*goalSavings, p99, objectiveText(objective), 100*after, 100*goalAfterDrain, met)
+	fmt.Fprintf(w, "\n%s against %s: its costliest run cost %.0f %% less than the cheapest of %s (goal %.0f %%); its longest wait %.0f s against the objective %s; %.0f %% of its node-seconds after the drain (median; goal at most %.0f %%); goal met: %v\n",
+		last.label, ref.label, 100*saved, ref.label, 100*goalSavings, longest, objectiveText(objective), 100*after, 100*goalAfterDrain, met)
 	return met
 }
 

@@ -125,9 +125,7 @@ func (b *awsBackend) Rows(ctx context.Context) (Rows, error) {
 			return Rows{}, fmt.Errorf("scan %q: %w", b.table, err)
 		}
 		for _, item := range page.Items {
-			if err := rows.add(str(item["id"]), str(item["srcStamp"]), str(item["destStamp"])); err != nil {
-				return Rows{}, err
-			}
+			rows.add(str(item["id"]), str(item["srcStamp"]), str(item["destStamp"]))
 		}
 	}
 	return rows, nil

@@ -47,19 +47,15 @@ type Rows struct {
 
 func newRows() Rows { return Rows{Count: map[string]int{}, Latency: map[string]time.Duration{}} }
 
-// add counts a row of id with the stamps as the consumer wrote them.
-func (r Rows) add(id, srcStamp, destStamp string) error {
+// add counts a row of id, and its latency where the consumer's stamps
+// parse: a row without them still counts, so that losses are not hidden.
+func (r Rows) add(id, srcStamp, destStamp string) {
 	r.Count[id]++
-	src, err := time.Parse(time.RFC3339Nano, srcStamp)
-	if err != nil {
-		return fmt.Errorf("row %s: srcStamp %q: %w", id, srcStamp, err)
+	src, err1 := time.Parse(time.RFC3339Nano, srcStamp)
+	dest, err2 := time.Parse(time.RFC3339Nano, destStamp)
+	if err1 == nil && err2 == nil {
+		r.Latency[id] = dest.Sub(src)
 	}
-	dest, err := time.Parse(time.RFC3339Nano, destStamp)
-	if err != nil {
-		return fmt.Errorf("row %s: destStamp %q: %w", id, destStamp, err)
-	}
-	r.Latency[id] = dest.Sub(src)
-	return nil
 }
 
 // New returns the backend for cloud, named after the consumer's environment
