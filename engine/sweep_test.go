@@ -67,7 +67,7 @@ var sweep = map[string]struct {
 	"edw:queueRetentionSeconds":           {value: "86400", only: "aws"},
 	"edw:kedaMinReplicas":                 {value: "1"},
 	"edw:kedaMaxReplicas":                 {value: "12"},
-	"edw:drainObjectiveSeconds":           {value: "120"},
+	"edw:drainObjectiveSeconds":           {value: "400"},
 	"edw:kedaQueueLength":                 {value: "10"},
 	"edw:kedaActivationQueueLength":       {value: "1"},
 	"edw:kedaPollingIntervalSeconds":      {value: "15"},
