@@ -30,9 +30,9 @@ const (
 	// goalSavings is the share of the reference's cost the last setting
 	// must save.
 	goalSavings = 0.30
-	// goalAfterDrain is the most of its node-seconds the last setting may
-	// run after the queue drained.
-	goalAfterDrain = 0.25
+	// goalAfterDrain is the most of its node-seconds, in percent, the last
+	// setting may run after the queue drained.
+	goalAfterDrain = 25.0
 )
 
 // setting is one label's runs.
@@ -126,7 +126,7 @@ func table(w io.Writer, settings []setting) bool {
 	horizon := 0.0
 	for _, s := range settings {
 		for _, r := range s.runs {
-			horizon = max(horizon, r.Seconds)
+			horizon = max(horizon, r.Rest.Seconds)
 		}
 	}
 	first := settings[0].runs[0]
@@ -151,8 +151,8 @@ func table(w io.Writer, settings []setting) bool {
 		{"node-seconds", spread(func(r scenario.Summary) float64 { return r.CostOver(horizon).NodeSeconds }, "%.0f")},
 		{"vCPU-seconds", spread(func(r scenario.Summary) float64 { return r.CostOver(horizon).VCPUSeconds }, "%.0f")},
 		{"Karpenter nodes, US$", spread(cost, "%.4f")},
-		{"the same, a million messages, US$", spread(func(r scenario.Summary) float64 { return cost(r) / float64(r.Messages) * 1e6 }, "%.2f")},
-		{"node-seconds after the drain, % of the run's", spread(func(r scenario.Summary) float64 { return 100 * afterDrain(r) }, "%.0f")},
+		{"the same, a million messages, US$", spread(func(r scenario.Summary) float64 { return scenario.PerMillion(cost(r), r.Messages) }, "%.2f")},
+		{"node-seconds after the drain, % of the run's", spread(scenario.Summary.AfterDrainPercent, "%.0f")},
 		{"pod-seconds after the drain", spread(func(r scenario.Summary) float64 { return r.AfterDrain.PodSeconds }, "%.0f")},
 		{"machine-bound runs", func(s setting) string {
 			n := 0
@@ -179,21 +179,13 @@ func table(w io.Writer, settings []setting) bool {
 	best := slices.Min(values(ref.runs, cost))
 	saved := 1 - worst/best
 	longest := slices.Max(values(last.runs, func(r scenario.Summary) float64 { return r.Latency.Max }))
-	after := median(values(last.runs, afterDrain))
+	after := median(values(last.runs, scenario.Summary.AfterDrainPercent))
 	objective := last.runs[0].Objective
 	withinObjective := objective == 0 || longest <= objective
 	met := saved >= goalSavings && withinObjective && after <= goalAfterDrain
 	fmt.Fprintf(w, "\n%s against %s: its costliest run cost %.0f %% less than the cheapest of %s (goal %.0f %%); its longest wait %.0f s against the objective %s; %.0f %% of its node-seconds after the drain (median; goal at most %.0f %%); goal met: %v\n",
-		last.label, ref.label, 100*saved, ref.label, 100*goalSavings, longest, objectiveText(objective), 100*after, 100*goalAfterDrain, met)
+		last.label, ref.label, 100*saved, ref.label, 100*goalSavings, longest, objectiveText(objective), after, goalAfterDrain, met)
 	return met
-}
-
-// afterDrain is the share of a run's node-seconds after its queue drained.
-func afterDrain(r scenario.Summary) float64 {
-	if r.Cost.NodeSeconds == 0 {
-		return 0
-	}
-	return r.AfterDrain.NodeSeconds / r.Cost.NodeSeconds
 }
 
 func objectiveText(seconds float64) string {

@@ -16,7 +16,7 @@ import (
 func run(drained, end, dollars, restPerHour float64) scenario.Summary {
 	return scenario.Summary{
 		Stack: "aws", Messages: 40000, Rate: 2000, Models: scenario.Models{Latency: 0.01, NodeStartup: 45, PodStartup: 5},
-		Drained: drained, Seconds: end, Objective: 300, Latency: scenario.Latency{P50: drained / 2, P99: drained, Max: drained},
+		Drained: drained, Objective: 300, Latency: scenario.Latency{P50: drained / 2, P99: drained, Max: drained},
 		Cost:       scenario.Usage{NodeDollars: dollars, NodeSeconds: 100},
 		AfterDrain: scenario.Usage{NodeSeconds: 20},
 		Rest:       scenario.Sample{Seconds: end, NodeDollarsPerHour: restPerHour},

@@ -56,7 +56,7 @@ func TestSummarizeCountsWhatRan(t *testing.T) {
 // node keeps costing, an empty lab does not.
 func TestCostOverExtendsTheRest(t *testing.T) {
 	s := Summarize(burst, 10, Baseline{}, Goal{})
-	if s.Seconds != 200 || s.CostOver(400) != s.Cost || s.CostOver(100) != s.Cost {
+	if s.Rest.Seconds != 200 || s.CostOver(400) != s.Cost || s.CostOver(100) != s.Cost {
 		t.Errorf("a run that ends with nothing up costs the same over any horizon: %+v, %+v", s.CostOver(400), s.Cost)
 	}
 	warm := slices.Clone(burst)

@@ -101,11 +101,10 @@ type Summary struct {
 	// it did.
 	Goal    Goal
 	Reached Reached
-	// Seconds is the run's length, from the first message to the last
-	// sample; Rest is that last sample, the state the lab rests in from
-	// then on, which CostOver extends a shorter run with.
-	Seconds float64
-	Rest    Sample
+	// Rest is the run's last sample: its Seconds are the run's length,
+	// and it is the state the lab rests in from then on, which CostOver
+	// extends a shorter run with.
+	Rest Sample
 	// Baseline is the lab at rest before the burst: nodes in it are not
 	// Karpenter's scale-out.
 	Baseline Baseline
@@ -230,10 +229,25 @@ func (u *Usage) add(x Sample, dt float64) {
 // drain, however long each took.
 func (s Summary) CostOver(horizon float64) Usage {
 	u := s.Cost
-	if d := horizon - s.Seconds; d > 0 {
+	if d := horizon - s.Rest.Seconds; d > 0 {
 		u.add(s.Rest, d)
 	}
 	return u
+}
+
+// AfterDrainPercent is the share of the run's node-seconds after the
+// queue drained.
+func (s Summary) AfterDrainPercent() float64 {
+	return share(s.AfterDrain.NodeSeconds, s.Cost.NodeSeconds)
+}
+
+// PerMillion is what dollars spent on a run of messages come to for a
+// million of them.
+func PerMillion(dollars float64, messages int) float64 {
+	if messages == 0 {
+		return 0
+	}
+	return dollars / float64(messages) * 1e6
 }
 
 // AddedNodes is the most nodes Karpenter ran beyond the baseline's.
@@ -267,7 +281,7 @@ func Summarize(samples []Sample, producerDone float64, base Baseline, goal Goal)
 	s := Summary{FirstScaleOut: -1, FirstRunning: -1, FirstNode: -1, Drained: -1, MinPods: -1, BaselineNodes: -1,
 		Goal: goal, Reached: Reached{Pods: -1, Nodes: -1}, Baseline: base}
 	if n := len(samples); n > 0 {
-		s.Seconds, s.Rest = samples[n-1].Seconds, samples[n-1]
+		s.Rest = samples[n-1]
 	}
 	first := func(at *float64, t float64, cond bool) {
 		if *at < 0 && cond {
@@ -376,7 +390,7 @@ func (s Summary) Write(w io.Writer) {
 		{"vCPU-seconds (nodes)", usage(s.Cost.VCPUSeconds, s.AfterDrain.VCPUSeconds)},
 		{"pod-seconds (consumers)", usage(s.Cost.PodSeconds, s.AfterDrain.PodSeconds)},
 		{"Karpenter nodes, US$", dollars(s.Cost.NodeDollars, s.AfterDrain.NodeDollars)},
-		{"  a million messages, US$", fmt.Sprintf("%.2f", perMillion(s.Cost.NodeDollars, s.Messages))},
+		{"  a million messages, US$", fmt.Sprintf("%.2f", PerMillion(s.Cost.NodeDollars, s.Messages))},
 		{"  stays up whatever the queue", standing(s.Money)},
 		{"latency p50 / p99 / max", fmt.Sprintf("%.1f / %.1f / %.1f s%s", s.Latency.P50, s.Latency.P99, s.Latency.Max, objective(s.Objective))},
 		{"messages lost", strconv.Itoa(s.Lost)},
@@ -442,13 +456,6 @@ func objective(seconds float64) string {
 // dollars prints a price and the share of it after the drain.
 func dollars(total, after float64) string {
 	return fmt.Sprintf("%.4f (%.4f after the drain, %.0f %%)", total, after, share(after, total))
-}
-
-func perMillion(dollars float64, messages int) float64 {
-	if messages == 0 {
-		return 0
-	}
-	return dollars / float64(messages) * 1e6
 }
 
 func standing(m Money) string {
